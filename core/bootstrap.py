@@ -1,0 +1,113 @@
+"""``bootstrap(settings)``: build the engine, the session factory and the site cipher once.
+
+Nothing is built at import time. Every face calls this and then asks the returned ``Accueil``
+for units of work. The site key is read and checked here so that a wrong or missing key stops
+the app with a clear sentence before any patient data is touched.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.crypto import SiteCipher, SiteKeyError, load_passphrase
+from core.db import schema
+from core.db.engine import is_sqlite, make_engine
+from core.db.models import Site
+from core.errors import AccueilError
+from core.settings import Settings
+from core.uow import UnitOfWork
+
+
+class DatabaseUnreachable(AccueilError):
+    title = "Database unreachable"
+
+
+class SiteNotSetUp(AccueilError):
+    title = "No clinic in this database"
+
+
+@dataclass
+class Accueil:
+    """The running context every face shares: settings, engine, sessions and the cipher."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    actor: str
+    _cipher: SiteCipher | None = field(default=None, repr=False)
+
+    def uow(self, *, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.sessions, write=write, actor=self.actor)
+
+    @property
+    def cipher(self) -> SiteCipher:
+        if self._cipher is None:
+            raise SiteNotSetUp("This database has no clinic yet: run `accueil site init` or `accueil demo`.")
+        return self._cipher
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.resolved_data_dir()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+def bootstrap(settings: Settings, *, auto_upgrade: bool | None = None, require_site: bool = True,
+              actor: str | None = None) -> Accueil:
+    """Open the configured database, bring the schema in step, load and check the site key.
+
+    ``auto_upgrade`` defaults to True for the embedded SQLite database and False for a server
+    database, whose upgrades are the IT person's decision (`accueil db upgrade`).
+    """
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        schema.ensure_current(engine, auto_upgrade=is_sqlite(engine) if auto_upgrade is None else auto_upgrade)
+    except OperationalError as exc:
+        engine.dispose()
+        raise DatabaseUnreachable(f"Cannot reach the database ({_short_reason(exc)}).") from None
+    except AccueilError:
+        engine.dispose()
+        raise
+    app = Accueil(settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
+                  actor=actor or default_actor())
+    with app.uow() as uow:
+        site = uow.session.execute(select(Site.key_salt, Site.key_check)).first()
+    if site is None:
+        if require_site:
+            engine.dispose()
+            raise SiteNotSetUp("This database has no clinic yet: run `accueil site init` or `accueil demo`.")
+        return app
+    app._cipher = open_cipher(settings, site.key_salt, site.key_check)
+    return app
+
+
+def open_cipher(settings: Settings, salt: bytes, key_check: bytes) -> SiteCipher:
+    passphrase = load_passphrase(env_value=settings.site_key, key_file=settings.resolved_key_file())
+    cipher = SiteCipher(passphrase, salt)
+    cipher.verify_key_check(key_check)
+    return cipher
+
+
+def _short_reason(exc: OperationalError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return " ".join(text.split())[:200]
+
+
+__all__ = ["Accueil", "DatabaseUnreachable", "SiteKeyError", "SiteNotSetUp", "bootstrap", "open_cipher"]

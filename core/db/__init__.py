@@ -1,0 +1,1 @@
+"""Database access: the engine, the typed mappings and the migrations."""

@@ -1,0 +1,162 @@
+"""PT-2 search as you type: one function for the TUI, the CLI and the benchmarks.
+
+The query's shape decides which indexed key it scans: letters -> last-name prefix;
+``last, first`` -> both prefixes; a date -> date of birth; digits or letters-and-digits ->
+chart ID, health number (spaces and version code ignored) and phone digits. Case and accents
+never matter. Every form returns a bounded page in a stable order with a cursor for the next
+page (keyset paging: the database never sorts or skips the whole match set).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from core.db.models import Patient
+
+from .keys import fold, health_key, phone_key, prefix_upper_bound
+
+MAX_PAGE = 200
+
+Cursor = tuple[int, str, str, int]  # (form rank, key, second key, patient id)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientSummary:
+    id: int
+    chart_id: str
+    last_name: str
+    first_name: str
+    preferred_name: str | None
+    date_of_birth: date | None
+    health_number: str | None
+    phone: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: str
+    rows: list[PatientSummary]
+    next_cursor: Cursor | None
+
+
+_COLUMNS = (
+    Patient.id, Patient.chart_id, Patient.last_name, Patient.first_name, Patient.preferred_name,
+    Patient.date_of_birth, Patient.health_number, Patient.phone, Patient.email,
+)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DMY_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
+def parse_birth_date(text: str) -> date | None:
+    """ISO ``1980-05-12`` or day-first ``12/05/1980`` (the Canadian clinical habit)."""
+    match = _ISO_DATE.match(text)
+    parts: tuple[int, int, int] | None = None
+    if match:
+        parts = (int(match[1]), int(match[2]), int(match[3]))
+    elif (match := _DMY_DATE.match(text)) is not None:
+        parts = (int(match[3]), int(match[2]), int(match[1]))
+    if parts is None:
+        return None
+    try:
+        return date(*parts)
+    except ValueError:
+        return None
+
+
+def search_patients(session: Session, query: str, *, limit: int = 50, after: Cursor | None = None) -> SearchPage:
+    limit = max(1, min(limit, MAX_PAGE))
+    text = query.strip()
+    if birth := parse_birth_date(text):
+        plans = [_Plan(0, Patient.date_of_birth, Patient.last_key, Patient.date_of_birth == birth)]
+        return _run(session, query, plans, limit, after, key_is_date=True)
+    if "," in text:
+        last, _, first = text.partition(",")
+        last_key, first_key = fold(last), fold(first)
+        if not last_key:
+            return SearchPage(query, [], None)
+        condition = _prefix(Patient.last_key, last_key)
+        if first_key:
+            condition = and_(condition, _prefix(Patient.first_key, first_key))
+        return _run(session, query, [_Plan(0, Patient.last_key, Patient.first_key, condition)], limit, after)
+    folded = fold(text)
+    if not folded:
+        return _run(session, query, [_Plan(0, Patient.last_key, Patient.first_key, None)], limit, after)
+    if folded.isalpha():
+        return _run(session, query, [_Plan(0, Patient.last_key, Patient.first_key, _prefix(Patient.last_key, folded))],
+                    limit, after)
+    # Identifiers: a chart ID, a health number or phone digits; each scans its own index.
+    plans = [_Plan(0, Patient.chart_id, None, _prefix(Patient.chart_id, text.replace(" ", "")))]
+    if hkey := health_key(text):
+        plans.append(_Plan(1, Patient.health_key, None, _prefix(Patient.health_key, hkey)))
+    if folded.isdigit() and (pkey := phone_key(text)):
+        plans.append(_Plan(2, Patient.phone_key, None, _prefix(Patient.phone_key, pkey)))
+    return _run(session, query, plans, limit, after)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    rank: int
+    key: object
+    second: object | None
+    condition: object | None
+
+
+def _prefix(column: object, prefix: str) -> object:
+    return and_(column >= prefix, column < prefix_upper_bound(prefix))  # type: ignore[operator]
+
+
+def _run(session: Session, query: str, plans: list[_Plan], limit: int, after: Cursor | None,
+         *, key_is_date: bool = False) -> SearchPage:
+    found: list[tuple[Cursor, PatientSummary]] = []
+    truncated = False
+    for plan in plans:
+        if after is not None and plan.rank < after[0]:
+            continue
+        scanned = _scan(session, plan, limit, after if after and after[0] == plan.rank else None, key_is_date)
+        truncated |= len(scanned) > limit
+        found.extend(scanned[:limit])
+    found.sort(key=lambda pair: pair[0])
+    rows: list[PatientSummary] = []
+    seen: set[int] = set()
+    last_cursor: Cursor | None = None
+    for index, (cursor, summary) in enumerate(found):
+        if len(rows) == limit:
+            truncated |= index < len(found)
+            break
+        last_cursor = cursor
+        if summary.id not in seen:  # one patient can match two identifier forms
+            seen.add(summary.id)
+            rows.append(summary)
+    return SearchPage(query, rows, last_cursor if truncated else None)
+
+
+def _scan(session: Session, plan: _Plan, limit: int, after: Cursor | None,
+          key_is_date: bool) -> list[tuple[Cursor, PatientSummary]]:
+    key, second = plan.key, plan.second
+    columns = list(_COLUMNS) + [key] + ([second] if second is not None else [])
+    stmt: Select = select(*columns)
+    if plan.condition is not None:
+        stmt = stmt.where(plan.condition)
+    if after is not None:
+        k = date.fromisoformat(after[1]) if key_is_date else after[1]
+        if second is not None:
+            stmt = stmt.where(or_(key > k, and_(key == k, or_(second > after[2],  # type: ignore[operator]
+                                                             and_(second == after[2], Patient.id > after[3])))))
+        else:
+            stmt = stmt.where(or_(key > k, and_(key == k, Patient.id > after[3])))  # type: ignore[operator]
+    order = [key] + ([second] if second is not None else []) + [Patient.id]
+    stmt = stmt.order_by(*order).limit(limit + 1)
+    out: list[tuple[Cursor, PatientSummary]] = []
+    for row in session.execute(stmt):
+        summary = PatientSummary(*row[: len(_COLUMNS)])
+        key_value = row[len(_COLUMNS)]
+        second_value = row[len(_COLUMNS) + 1] if second is not None else ""
+        cursor: Cursor = (plan.rank, key_value.isoformat() if key_is_date else key_value, second_value, summary.id)
+        out.append((cursor, summary))
+    return out

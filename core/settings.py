@@ -1,0 +1,254 @@
+"""One settings object for every face of Accueil (TUI, CLI, portal, worker).
+
+Values come, in rising priority, from the field defaults, a TOML file (the platformdirs
+config folder's ``accueil.toml``, or the path in ``ACCUEIL_CONFIG``) and environment variables
+named ``ACCUEIL_<FIELD>`` (nested sections joined with ``__``, e.g. ``ACCUEIL_SMTP__HOST``).
+An unknown key in either place is refused with the key named, so a typo never silently falls
+back to a default. Nothing here touches the disk except reading the TOML file, and no folder is
+created at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+APP_NAME = "accueil"
+ENV_PREFIX = "ACCUEIL_"
+
+
+class SettingsError(Exception):
+    """A settings file or variable that cannot be used; ``message`` names the key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def doc(text: str) -> dict[str, str]:
+    """Field metadata carrying the documentation shown by ``accueil settings``."""
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How the worker reaches the clinic's mail relay (used when ``mail_transport = "smtp"``)."""
+
+    host: str = field(default="localhost", metadata=doc("SMTP server host name."))
+    port: int = field(default=587, metadata=doc("SMTP server port."))
+    security: Literal["starttls", "tls", "none"] = field(
+        default="starttls", metadata=doc("starttls (port 587), tls (port 465) or none (loopback tests only).")
+    )
+    username: str | None = field(default=None, metadata=doc("SMTP login, if the server asks for one."))
+    password: str | None = field(default=None, repr=False, metadata=doc("SMTP password; never logged."))
+    timeout_seconds: float = field(default=30.0, metadata=doc("Socket timeout for one SMTP conversation."))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Accueil reads. Each field's ``doc`` metadata is its documentation."""
+
+    database_url: str | None = field(
+        default=None,
+        metadata=doc(
+            "SQLAlchemy URL. Empty: an SQLite file `accueil.db` in the data folder. "
+            "PostgreSQL: postgresql+psycopg://user@host/dbname."
+        ),
+    )
+    data_dir: Path | None = field(
+        default=None, metadata=doc("Folder for the SQLite file, the local mailbox and imports. Empty: platformdirs.")
+    )
+    config_dir: Path | None = field(
+        default=None, metadata=doc("Folder holding the site key file. Empty: the platformdirs config folder.")
+    )
+    key_file: Path | None = field(
+        default=None, metadata=doc("Site encryption key file (mode 600). Empty: `site.key` in the config folder.")
+    )
+    site_key: str | None = field(
+        default=None,
+        repr=False,
+        metadata=doc("The site encryption key itself (prefer the key file). Never stored in the database."),
+    )
+    language: Literal["en", "fr"] = field(default="en", metadata=doc("Default interface language: en or fr."))
+    search_page_size: int = field(default=50, metadata=doc("Patients shown per search page (bounded)."))
+    sqlite_busy_timeout_ms: int = field(
+        default=5000, metadata=doc("How long an SQLite writer waits for another session's lock, in ms.")
+    )
+    mail_transport: Literal["mailbox", "smtp"] = field(
+        default="mailbox", metadata=doc("mailbox: .eml files in the data folder (the default); smtp: a real server.")
+    )
+    smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata=doc("SMTP relay settings."))
+
+    # -- derived locations -------------------------------------------------------------
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir(APP_NAME, appauthor=False))
+
+    def resolved_config_dir(self) -> Path:
+        if self.config_dir is not None:
+            return self.config_dir
+        from platformdirs import user_config_dir
+
+        return Path(user_config_dir(APP_NAME, appauthor=False))
+
+    def resolved_key_file(self) -> Path:
+        return self.key_file if self.key_file is not None else self.resolved_config_dir() / "site.key"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir() / 'accueil.db'}"
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def default_config_path(env: typing.Mapping[str, str]) -> Path:
+    if env.get("ACCUEIL_CONFIG"):
+        return Path(env["ACCUEIL_CONFIG"])
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "accueil.toml"
+
+
+def load_settings(env: typing.Mapping[str, str] | None = None, config_path: Path | None = None) -> Settings:
+    """Read the TOML file (if it exists) and the environment into one ``Settings``."""
+    env = os.environ if env is None else env
+    path = config_path if config_path is not None else default_config_path(env)
+    values: dict[str, Any] = {}
+    explicit = config_path is not None or bool(env.get("ACCUEIL_CONFIG"))
+    if path.exists():
+        try:
+            with path.open("rb") as handle:
+                values = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from exc
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from exc
+    elif explicit:
+        raise SettingsError(f"settings file {path} (ACCUEIL_CONFIG) does not exist")
+    settings = _build(Settings, values, source=str(path), prefix="")
+    overrides = _env_overrides(env)
+    if overrides:
+        merged = _merge(_as_dict(settings), overrides)
+        settings = _build(Settings, merged, source="environment", prefix="")
+    return settings
+
+
+def _env_overrides(env: typing.Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name == "ACCUEIL_CONFIG":
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SettingsError(f"environment variable {name}: {part} is not a section")
+        node[parts[-1]] = _EnvText(raw, name)
+    return tree
+
+
+class _EnvText(str):
+    """A value read from the environment: still text, remembers its variable for errors."""
+
+    variable: str
+
+    def __new__(cls, value: str, variable: str) -> _EnvText:
+        obj = super().__new__(cls, value)
+        obj.variable = variable
+        return obj
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: _as_dict(getattr(obj, f.name)) if is_dataclass(getattr(obj, f.name)) else getattr(obj, f.name)
+            for f in fields(obj)}
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _build(cls: type, values: dict[str, Any], *, source: str, prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            where = f"ACCUEIL_{dotted.upper().replace('.', '__')}" if source == "environment" else source
+            raise SettingsError(f"unknown setting '{dotted}' ({where})")
+        kwargs[key] = _coerce(hints[key], value, dotted=dotted, source=source)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, *, dotted: str, source: str) -> Any:
+    origin = get_origin(hint)
+    where = getattr(value, "variable", source)
+    if is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise SettingsError(f"setting '{dotted}' ({where}) must be a section")
+        return _build(hint, value, source=source, prefix=f"{dotted}.")
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value == "" and len(options) < len(get_args(hint))):
+            return None
+        return _coerce(options[0], value, dotted=dotted, source=source)
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise SettingsError(
+                f"setting '{dotted}' ({where}) must be one of {', '.join(map(str, allowed))}, not {value!r}"
+            )
+        return str(value)
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if hint is float:
+            return float(value)
+        if hint is Path:
+            return Path(str(value)).expanduser()
+        if hint is str:
+            return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting '{dotted}' ({where}) must be a {hint.__name__}, not {value!r}") from None
+    raise SettingsError(f"setting '{dotted}' has an unsupported type")  # pragma: no cover - programming error
+
+
+def describe_settings(cls: type = Settings, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(key, default, documentation) for every field, sections flattened: for docs and `accueil settings`."""
+    rows: list[tuple[str, str, str]] = []
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if is_dataclass(hints[f.name]):
+            rows.extend(describe_settings(hints[f.name], prefix=f"{prefix}{f.name}."))
+            continue
+        default = f.default if f.default is not field else ""
+        rows.append((f"{prefix}{f.name}", "" if default is None else str(default), f.metadata.get("doc", "")))
+    return rows
