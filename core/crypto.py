@@ -26,6 +26,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from core.errors import AccueilError
+
 __all__ = [
     "DecryptionError", "SiteCipher", "SiteKeyError", "check_key_policy", "generate_passphrase",
     "load_passphrase", "read_key_file", "write_key_file",
@@ -47,13 +49,14 @@ _GEN_ALPHABET = string.ascii_letters + string.digits + _GEN_PUNCTUATION
 _rng = secrets.SystemRandom()  # module-level so tests can substitute it
 
 
-class SiteKeyError(Exception):
+class SiteKeyError(AccueilError):
     """A missing, malformed, weak or wrong site key.  ``message``: one English sentence
     for the user, never key material; ``code``: one of the :data:`ErrorCode` values."""
 
+    title = "Site encryption key"
+
     def __init__(self, message: str, code: ErrorCode) -> None:
         super().__init__(message)
-        self.message = message
         self.code: ErrorCode = code
 
 

@@ -1,12 +1,12 @@
 """Initial schema: every main entity of the SPEC, the audit trail's append-only triggers.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from core.db.models.base import JSONData, UTCDateTime
 

@@ -1,0 +1,291 @@
+"""`accueil` on the command line: open the app, or run one task for a script or the IT person.
+
+Imports stay inside the commands: opening the terminal app must not pay for SQLAlchemy or
+Alembic before the first screen is drawn. Every error a user can act on ends as one line on
+stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.bootstrap import Accueil
+    from core.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accueil", description="Front desk for Canadian medical clinics.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="build (once) and open the synthetic demo clinic")
+    demo.add_argument("--patients", type=int, default=5000, help="how many synthetic patients (default 5000)")
+    demo.add_argument("--reset", action="store_true", help="throw the demo clinic away and build it again")
+    demo.add_argument("--headless", action="store_true", help="build the demo clinic and exit")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", metavar="ACTION",
+                                                                          required=True)
+    db.add_parser("upgrade", help="migrate the database to this version's schema")
+    db.add_parser("status", help="show the schema version")
+
+    site = commands.add_parser("site", help="the clinic account").add_subparsers(dest="site_command",
+                                                                                 metavar="ACTION", required=True)
+    init = site.add_parser("init", help="set up the clinic in a new database (creates the site key if needed)")
+    init.add_argument("--name", required=True, help="the clinic's name")
+    init.add_argument("--admin-email", help="clinical administrator / support contact email")
+
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command",
+                                                                               metavar="ACTION", required=True)
+    audit.add_parser("verify", help="check the audit trail's hash chain")
+
+    patients = commands.add_parser("patients", help="patients").add_subparsers(dest="patients_command",
+                                                                              metavar="ACTION", required=True)
+    imp = patients.add_parser("import", help="import an EMR export (CSV)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--report", type=Path, help="where to write the row-numbered problem report (CSV)")
+    search = patients.add_parser("search", help="search patients as the Patients screen does")
+    search.add_argument("text")
+    search.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    search.add_argument("--limit", type=int, default=50)
+
+    commands.add_parser("settings", help="list every setting with its current value and meaning")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from core.errors import AccueilError
+    from core.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        handler = _HANDLERS.get(args.command or "open")
+        return handler(settings, args)  # type: ignore[misc]
+    except SettingsError as exc:
+        return _fail(f"Settings: {exc.message}")
+    except AccueilError as exc:
+        return _fail(exc.message)
+    except KeyboardInterrupt:
+        return _fail("Interrupted.")
+    except BrokenPipeError:  # `accueil patients search … | head`: the reader has gone, not an error
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _fail(message: str) -> int:
+    print(f"accueil: {message}", file=sys.stderr)
+    return EXIT_UNUSABLE
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def _open(settings: Settings, _args: argparse.Namespace) -> int:
+    return _run_app(settings)
+
+
+def _run_app(settings: Settings) -> int:
+    from tui.app import AccueilApp
+
+    def opener() -> Accueil:
+        from core.bootstrap import bootstrap
+
+        return bootstrap(settings)
+
+    app = AccueilApp(settings, opener=opener)
+    code = app.run()
+    if app.startup_error:
+        return _fail(app.startup_error)
+    return code or EXIT_OK
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from core.demo import build_demo, demo_exists, demo_settings, reset_demo
+
+    demo = demo_settings(settings)
+    if args.reset:
+        reset_demo(demo)
+    if not demo_exists(demo):
+        if args.patients < 1:
+            return _fail("--patients must be at least 1")
+        print(f"Building the demo clinic in {demo.resolved_data_dir()} …", file=sys.stderr)
+        summary = build_demo(demo, patients=args.patients, progress=_progress_bar("patients"))
+        print(f"Demo clinic ready: {summary.patients} patients, {summary.providers} providers, "
+              f"{summary.staff} support staff, {summary.appointments} appointments.", file=sys.stderr)
+    if args.headless:
+        return EXIT_OK
+    return _run_app(demo)
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from core.db import schema
+    from core.db.engine import make_engine
+
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            if args.db_command == "status":
+                print(f"schema {schema.schema_state(engine)} "
+                      f"(database {schema.current_revision(engine) or 'empty'}, code {schema.HEAD})")
+                return EXIT_OK
+            before = schema.upgrade(engine)
+        except OperationalError as exc:
+            from core.bootstrap import DatabaseUnreachable, _short_reason
+
+            raise DatabaseUnreachable(f"Cannot reach the database ({_short_reason(exc)}).") from None
+        print("schema already current" if before == "current" else f"schema upgraded to {schema.HEAD}")
+        return EXIT_OK
+    finally:
+        engine.dispose()
+
+
+def _site(settings: Settings, args: argparse.Namespace) -> int:
+    from core.bootstrap import bootstrap
+    from core.site import init_site
+
+    app = bootstrap(settings, require_site=False)
+    try:
+        with app.uow(write=True) as uow:
+            setup = init_site(uow, settings, name=args.name, admin_email=args.admin_email)
+    finally:
+        app.dispose()
+    if setup.key_created:
+        print(f"A new site encryption key was written to {settings.resolved_key_file()} (mode 600). "
+              "Keep a copy in the clinic's safe: without it the encrypted data cannot be read.")
+    print("Clinic set up.")
+    return EXIT_OK
+
+
+def _audit(settings: Settings, _args: argparse.Namespace) -> int:
+    from core import audit
+
+    with _opened(settings) as app, app.uow() as uow:
+        report = audit.verify(uow.session)
+    if report.ok:
+        print(f"audit trail intact: {report.entries} entries")
+        return EXIT_OK
+    print(f"audit trail BROKEN at entry {report.first_broken_id}: {report.reason} "
+          f"({report.entries} entries verified before it)", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _patients(settings: Settings, args: argparse.Namespace) -> int:
+    if args.patients_command == "import":
+        return _patients_import(settings, args)
+    return _patients_search(settings, args)
+
+
+def _patients_import(settings: Settings, args: argparse.Namespace) -> int:
+    from core.patients.importer import import_patients_csv, write_problem_report
+
+    with _opened(settings) as app:
+        result = import_patients_csv(app, args.file, progress=_progress_bar("rows"))
+    print(f"{result.rows} rows read ({result.encoding}, '{result.delimiter}'): {result.inserted} added, "
+          f"{result.updated} updated, {result.rejected} rejected.")
+    if result.problems:
+        report = args.report or args.file.with_name(args.file.stem + ".problems.csv")
+        write_problem_report(result, report)
+        for problem in result.problems[:10]:
+            column = f", column {problem.column}" if problem.column else ""
+            print(f"  row {problem.row}{column}: {problem.message}")
+        if len(result.problems) > 10:
+            print(f"  … {len(result.problems) - 10} more")
+        print(f"Problem report: {report}")
+    return EXIT_FAILED if result.rejected else EXIT_OK
+
+
+def _patients_search(settings: Settings, args: argparse.Namespace) -> int:
+    from core import audit
+    from core.patients.search import search_patients
+
+    with _opened(settings) as app, app.uow(write=True) as uow:
+        page = search_patients(uow.session, args.text, limit=args.limit)
+        audit.record_many(uow.session, actor=app.actor, action="patient.list",
+                          entries=[(row.id, {"via": "cli-search"}) for row in page.rows])
+        uow.commit()
+    if args.json:
+        print(json.dumps([_plain(row) for row in page.rows], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    for row in page.rows:
+        name = f"{row.last_name.upper()}, {row.first_name}"
+        print(f"{row.chart_id:<10} {name:<40} {str(row.date_of_birth or ''):<10} {row.health_number or ''}")
+    more = " (more: refine the search)" if page.next_cursor else ""
+    print(f"{len(page.rows)} patients{more}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _settings(settings: Settings, _args: argparse.Namespace) -> int:
+    from core.settings import describe_settings
+
+    for key, default, doc in describe_settings():
+        value: Any = settings
+        for part in key.split("."):
+            value = getattr(value, part)
+        shown = "(hidden)" if value is not None and key in {"site_key", "smtp.password"} else value
+        print(f"{key} = {shown!r}\n    {doc} Default: {default or '(empty)'}")
+    return EXIT_OK
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+class _opened:
+    """``with _opened(settings) as app``: bootstrap, then dispose the engine whatever happens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __enter__(self) -> Accueil:
+        from core.bootstrap import bootstrap
+
+        self.app = bootstrap(self.settings)
+        return self.app
+
+    def __exit__(self, *exc: object) -> None:
+        self.app.dispose()
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in asdict(row).items()}
+
+
+def _progress_bar(unit: str) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr (a line per 10 % when stderr is not a terminal)."""
+    interactive = sys.stderr.isatty()
+    last_step = -1
+
+    def show(done: int, total: int) -> None:
+        nonlocal last_step
+        fraction = done / total if total else 1.0
+        if interactive:
+            filled = int(fraction * 30)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} {done:,}/{total:,} {unit}")
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif int(fraction * 10) != last_step:
+            last_step = int(fraction * 10)
+            print(f"{fraction:4.0%} {done:,}/{total:,} {unit}", file=sys.stderr)
+
+    return show
+
+
+_HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
+    "settings": _settings,
+}
