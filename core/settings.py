@@ -124,7 +124,7 @@ def load_settings(env: typing.Mapping[str, str] | None = None, config_path: Path
     env = os.environ if env is None else env
     path = config_path if config_path is not None else default_config_path(env)
     values: dict[str, Any] = {}
-    explicit = config_path is not None or bool(env.get("ACCUEIL_CONFIG"))
+    explicit = config_path is None and bool(env.get("ACCUEIL_CONFIG"))
     if path.exists():
         try:
             with path.open("rb") as handle:
