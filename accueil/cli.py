@@ -56,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="one JSON array on stdout")
     search.add_argument("--limit", type=int, default=50)
 
+    user = commands.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", metavar="ACTION",
+                                                                         required=True)
+    add = user.add_parser("add", help="create a staff account")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="name as shown to colleagues and patients")
+    add.add_argument("--role", required=True, help="provider, nurse, moa, administrator, resident, medical_student, "
+                                                   "medical_assistant or operator")
+    add.add_argument("--email")
+    add.add_argument("--language", default="en", choices=("en", "fr"))
+    add.add_argument("--os-user", help="the SSH/OS user that signs in as this account without a password")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    passwd = user.add_parser("passwd", help="set a staff member's password")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    disable = user.add_parser("disable", help="stop a staff account from signing in")
+    disable.add_argument("username")
+
     commands.add_parser("settings", help="list every setting with its current value and meaning")
     return parser
 
@@ -227,6 +244,46 @@ def _patients_search(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _user(settings: Settings, args: argparse.Namespace) -> int:
+    from core import users
+
+    password = _read_password(args) if args.user_command in ("add", "passwd") else None
+    with _opened(settings) as app, app.uow(write=True) as uow:
+        if args.user_command == "add":
+            member = users.add_user(uow, username=args.username, display_name=args.name, role=args.role,
+                                    password=password, email=args.email, language=args.language,
+                                    os_user=args.os_user)
+            print(f"User {member.username} added ({member.role}).")
+        elif args.user_command == "passwd":
+            users.set_password(uow, args.username, password or "")
+            print("Password changed.")
+        else:
+            users.disable_user(uow, args.username)
+            print(f"User {args.username} can no longer sign in.")
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        if args.user_command == "add":
+            return None  # an account without a password signs in only through its OS user
+        raise _input_error("No terminal to ask for the password: use --password-stdin.")
+    import getpass
+
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Again: "):
+        raise _input_error("The two passwords differ.")
+    return first
+
+
+def _input_error(message: str) -> Exception:
+    from core.errors import InvalidInput
+
+    return InvalidInput(message)
+
+
 def _settings(settings: Settings, _args: argparse.Namespace) -> int:
     from core.settings import describe_settings
 
@@ -287,5 +344,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
-    "settings": _settings,
+    "settings": _settings, "user": _user,
 }
