@@ -69,6 +69,12 @@ def parse_birth_date(text: str) -> date | None:
         return None
 
 
+def summaries_where(session: Session, condition: object, *, limit: int = MAX_PAGE) -> list[PatientSummary]:
+    """Patients matching an exact condition (e.g. one health number), in name order."""
+    stmt = select(*_COLUMNS).where(condition).order_by(Patient.last_key, Patient.first_key, Patient.id).limit(limit)
+    return [PatientSummary(*row) for row in session.execute(stmt)]
+
+
 def search_patients(session: Session, query: str, *, limit: int = 50, after: Cursor | None = None) -> SearchPage:
     limit = max(1, min(limit, MAX_PAGE))
     text = query.strip()
