@@ -1,0 +1,111 @@
+"""MS-7 licences: who may send messages to patients.
+
+A provider who books and sees patients needs a patient-engagement licence. Each licence also
+enables up to three clinical support staff (MOA/secretary, administrator, nurse, resident,
+medical student, medical assistant) at no cost. Where patients book with a nurse directly, the
+nurse can hold a licence as a provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db.models import Licence, User
+from core.errors import AccueilError, InvalidInput, NotFound
+from core.uow import UnitOfWork
+from core.users import SUPPORT_ROLES
+
+STAFF_PER_LICENCE = 3
+LICENSABLE_ROLES = ("provider", "nurse")
+
+
+class NotAllowedToSend(AccueilError):
+    title = "Not allowed to send"
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceSummary:
+    id: int
+    holder: str
+    active: bool
+    enabled_staff: tuple[str, ...]
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user named '{username}'.")
+    return user
+
+
+def _holder_name(session: Session, licence: Licence) -> str:
+    return session.scalar(select(User.display_name).where(User.id == licence.holder_user_id)) or "?"
+
+
+def grant_licence(uow: UnitOfWork, username: str) -> int:
+    session = uow.session
+    user = _user(session, username)
+    if user.role not in LICENSABLE_ROLES:
+        raise InvalidInput("Only a provider, or a nurse who sees patients on their own, can hold a licence.")
+    if session.scalar(select(Licence.id).where(Licence.holder_user_id == user.id)) is not None:
+        raise InvalidInput(f"{user.display_name} already holds a licence.")
+    licence = Licence(holder_user_id=user.id)
+    session.add(licence)
+    session.flush()
+    audit.record(session, actor=uow.actor, action="licence.grant", detail={"licence_id": licence.id, "user_id": user.id})
+    uow.commit()
+    return licence.id
+
+
+def enable_support_staff(uow: UnitOfWork, licence_id: int, username: str) -> None:
+    """Attach a support staff member to a licence; the fourth one is refused, naming the licence."""
+    session = uow.session
+    licence = session.get(Licence, licence_id, with_for_update=True)
+    if licence is None or not licence.active:
+        raise NotFound("This licence does not exist or is no longer active.")
+    user = _user(session, username)
+    if user.role not in SUPPORT_ROLES:
+        raise InvalidInput(f"{user.display_name} is not clinical support staff.")
+    taken = session.scalar(select(func.count()).where(User.enabled_by_licence_id == licence_id,
+                                                      User.id != user.id, User.active.is_(True)))
+    if taken >= STAFF_PER_LICENCE:
+        raise NotAllowedToSend(
+            f"The licence of {_holder_name(session, licence)} already enables {STAFF_PER_LICENCE} support staff, "
+            "the most one licence allows: use another licence or free a place first.")
+    user.enabled_by_licence_id = licence_id
+    audit.record(session, actor=uow.actor, action="licence.enable-staff",
+                 detail={"licence_id": licence_id, "user_id": user.id})
+    uow.commit()
+
+
+def check_can_send(session: Session, user_id: int) -> None:
+    """Raise ``NotAllowedToSend`` with the reason, or return if this user may message patients."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotAllowedToSend("This account is not active.")
+    own = session.scalar(select(Licence.active).where(Licence.holder_user_id == user.id))
+    if own:
+        return
+    if user.role in ("provider",):
+        raise NotAllowedToSend("Sending to patients needs a patient-engagement licence; this provider has none.")
+    if user.role in SUPPORT_ROLES:
+        licence = session.get(Licence, user.enabled_by_licence_id) if user.enabled_by_licence_id else None
+        if licence is not None and licence.active:
+            return
+        raise NotAllowedToSend(
+            "This support staff member is not enabled by any licence: each provider's licence enables up to "
+            f"{STAFF_PER_LICENCE} support staff.")
+    raise NotAllowedToSend("This role cannot send messages to patients.")
+
+
+def list_licences(session: Session) -> list[LicenceSummary]:
+    rows = []
+    for licence in session.scalars(select(Licence).order_by(Licence.id)):
+        staff = tuple(session.scalars(select(User.display_name).where(User.enabled_by_licence_id == licence.id)
+                                      .order_by(User.display_name)))
+        rows.append(LicenceSummary(licence.id, _holder_name(session, licence), licence.active, staff))
+    return rows
