@@ -118,10 +118,10 @@ def _run_app(settings: Settings) -> int:
         return bootstrap(settings)
 
     app = AccueilApp(settings, opener=opener)
-    code = app.run()
+    app.run()
     if app.startup_error:
         return _fail(app.startup_error)
-    return code or EXIT_OK
+    return app.return_code or EXIT_OK
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

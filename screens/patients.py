@@ -1,0 +1,233 @@
+"""The Patients screen (PT-2): search as you type, move with the arrows, Enter opens the record.
+
+The search box keeps the focus; the arrow keys, Page Up/Down, Enter and Esc belong to the
+screen (priority bindings), so the hands never leave the keyboard's home row to reach the
+results. Each keystroke starts ``core.patients.search.search_patients`` in an exclusive thread
+worker; a result is shown only if it is for what the box holds now, so a slow search never
+overwrites a newer one. Until the app has opened the clinic, typing is kept and searched the
+moment the clinic is ready.
+
+The screen stays on the stack under the patient view, so Esc there comes back to the same
+results with the same highlighted row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker, WorkerState
+
+from core.i18n import _
+from tui.errors import error_text
+from tui.formatting import display_name, fit
+from tui.i18n import N_, translate_bindings
+from tui.widgets.footer import KeyFooter
+
+if TYPE_CHECKING:
+    from core.bootstrap import Accueil
+    from core.patients.search import PatientSummary, SearchPage
+    from tui.app import AccueilApp
+
+SEARCH_GROUP = "search"
+# Column widths at 80 columns; the name column takes whatever the terminal has left.
+FIXED_COLUMNS = (("dob", N_("Birth date"), 10), ("chart", N_("Chart"), 8),
+                 ("health", N_("Health no."), 15), ("phone", N_("Phone"), 12))
+MIN_NAME_WIDTH = 16
+CELL_PADDING = 1  # on each side of every column (DataTable's default)
+SCROLLBAR = 0  # themes/accueil.tcss hides the table's scrollbar (the count line gives the size)
+
+
+class PatientsScreen(Screen[None]):
+    """Search box, a one-line result count and the results table."""
+
+    AUTO_FOCUS = "#search"
+    BINDINGS = [
+        # Up before Down: the order the Footer shows once the search box has the focus.
+        Binding("up", "previous_patient", N_("Previous"), id="patients.previous", key_display="↑",
+                priority=True, tooltip=N_("Highlight the previous patient in the results.")),
+        Binding("down", "next_patient", N_("Next"), id="patients.next", key_display="↓", priority=True,
+                tooltip=N_("Highlight the next patient in the results.")),
+        Binding("pagedown", "next_page", N_("Page down"), id="patients.page_down", show=False, priority=True,
+                tooltip=N_("Move the highlight one screen down the results.")),
+        Binding("pageup", "previous_page", N_("Page up"), id="patients.page_up", show=False, priority=True,
+                tooltip=N_("Move the highlight one screen up the results.")),
+        Binding("enter", "open_patient", N_("Open"), id="patients.open", priority=True,
+                tooltip=N_("Open the highlighted patient's record.")),
+        Binding("escape", "clear_search", N_("Clear"), id="patients.clear", priority=True,
+                tooltip=N_("Clear the search box and the results.")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self._page: SearchPage | None = None
+        self._name_width = 0
+
+    def compose(self) -> ComposeResult:
+        # Compact (no border): each keystroke redraws one line, not three (~1 KB less per key).
+        search = Input(placeholder=_("Name, chart ID, health number, phone or date of birth"),
+                       id="search", select_on_focus=False, compact=True)
+        search.cursor_blink = False
+        yield search
+        yield Static(_("Type to search the clinic's patients."), id="result-count", markup=False)
+        table: DataTable[str] = DataTable(id="results", cursor_type="row", cell_padding=CELL_PADDING)
+        table.can_focus = False  # typing always goes to the search box
+        yield table
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self._layout_columns(self.size.width)
+        self.accueil_app.clinic_ready_signal.subscribe(self, self._clinic_ready)
+
+    @property
+    def accueil_app(self) -> AccueilApp:
+        return cast("AccueilApp", self.app)
+
+    @property
+    def search_input(self) -> Input:
+        return self.query_one("#search", Input)
+
+    @property
+    def results(self) -> DataTable[str]:
+        return cast("DataTable[str]", self.query_one("#results", DataTable))
+
+    # -- searching ------------------------------------------------------------------------
+    @on(Input.Changed, "#search")
+    def _query_changed(self, event: Input.Changed) -> None:
+        self._search_for(event.value)
+
+    def _clinic_ready(self, accueil: Accueil) -> None:
+        if self.search_input.value.strip():
+            self._search_for(self.search_input.value)
+
+    def _search_for(self, text: str) -> None:
+        if not text.strip():
+            self.workers.cancel_group(self, SEARCH_GROUP)
+            self._page = None
+            self.results.clear()
+            self._set_count(_("Type to search the clinic's patients."))
+            return
+        accueil = self.accueil_app.accueil
+        if accueil is None:
+            self._set_count(_("Opening the clinic…"))
+            return
+        self._search(accueil, text, self.accueil_app.settings.search_page_size)
+
+    # The description keeps the typed text (patient data) out of Textual's worker log.
+    @work(thread=True, exclusive=True, group=SEARCH_GROUP, exit_on_error=False, description="patient search")
+    def _search(self, accueil: Accueil, text: str, limit: int) -> SearchPage:
+        from core.patients.search import search_patients
+
+        with accueil.uow() as uow:
+            return search_patients(uow.session, text, limit=limit)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != SEARCH_GROUP:
+            return
+        if worker.state == WorkerState.SUCCESS:
+            page = cast("SearchPage", worker.result)
+            if page.query == self.search_input.value:  # else the box changed since: a stale page
+                self._show(page)
+        elif worker.state == WorkerState.ERROR and worker.error is not None:
+            self._set_count(_("The search failed: {reason}").format(reason=error_text(worker.error)))
+
+    def _show(self, page: SearchPage) -> None:
+        # Typing one more letter often leaves the same patients listed: redrawing the table then
+        # would send some 5 KB for nothing over a slow line, so the table is left as it is.
+        unchanged = self._page is not None and self._page.rows == page.rows
+        self._page = page
+        if not unchanged:
+            self._fill_rows(cursor_row=0)
+        count = len(page.rows)
+        if count == 0:
+            self._set_count(_("No patient found."))
+        elif page.next_cursor is not None:
+            self._set_count(_("{count}+ patients").format(count=count))
+        elif count == 1:
+            self._set_count(_("1 patient"))
+        else:
+            self._set_count(_("{count} patients").format(count=count))
+
+    def _set_count(self, text: str) -> None:
+        count = self.query_one("#result-count", Static)
+        if str(count.content) != text:  # an unchanged line is not sent again
+            count.update(text)
+
+    # -- the table ------------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        if self._layout_columns(event.size.width):
+            self._fill_rows(cursor_row=self.results.cursor_row)
+
+    def _layout_columns(self, width: int) -> bool:
+        """(Re)build the columns for ``width`` cells; False if they already fit."""
+        fixed = sum(w for _key, _label, w in FIXED_COLUMNS)
+        padding = 2 * CELL_PADDING * (len(FIXED_COLUMNS) + 1)
+        name_width = max(MIN_NAME_WIDTH, width - fixed - padding - SCROLLBAR)
+        if name_width == self._name_width:
+            return False
+        self._name_width = name_width
+        table = self.results
+        table.clear(columns=True)
+        table.add_column(_("Name"), width=name_width, key="name")
+        for key, label, column_width in FIXED_COLUMNS:
+            table.add_column(_(label), width=column_width, key=key)
+        return True
+
+    def _fill_rows(self, *, cursor_row: int) -> None:
+        table = self.results
+        table.clear()
+        if self._page is None:
+            return
+        widths = [self._name_width] + [w for _key, _label, w in FIXED_COLUMNS]
+        for patient in self._page.rows:
+            cells = summary_cells(patient)
+            table.add_row(*(fit(cell, w) for cell, w in zip(cells, widths, strict=True)), key=str(patient.id))
+        if table.row_count:
+            table.move_cursor(row=min(cursor_row, table.row_count - 1), animate=False)
+
+    # -- actions --------------------------------------------------------------------------
+    def action_next_patient(self) -> None:
+        self.results.action_cursor_down()
+
+    def action_previous_patient(self) -> None:
+        self.results.action_cursor_up()
+
+    def action_next_page(self) -> None:
+        self.results.action_page_down()
+
+    def action_previous_page(self) -> None:
+        self.results.action_page_up()
+
+    def action_clear_search(self) -> None:
+        self.search_input.value = ""
+        self.search_input.focus()
+
+    def action_open_patient(self) -> None:
+        table = self.results
+        if self.accueil_app.accueil is None or table.row_count == 0:
+            return
+        row_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
+        if row_key.value is not None:
+            from screens.patient_view import PatientViewScreen  # not needed to draw the first screen
+
+            self.app.push_screen(PatientViewScreen(int(row_key.value)))
+
+
+def summary_cells(patient: PatientSummary) -> tuple[str, str, str, str, str]:
+    return (
+        display_name(patient.last_name, patient.first_name, patient.preferred_name),
+        patient.date_of_birth.isoformat() if patient.date_of_birth else "",
+        patient.chart_id,
+        patient.health_number or "",
+        patient.phone or "",
+    )
+
+
+__all__ = ["PatientsScreen", "summary_cells"]
