@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.crypto import SiteCipher, SiteKeyError, load_passphrase
@@ -76,7 +76,12 @@ def bootstrap(settings: Settings, *, auto_upgrade: bool | None = None, require_s
     url = settings.resolved_database_url()
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        engine = make_engine(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUnreachable(
+            f"The database URL cannot be used ({type(exc).__name__}): check database_url / ACCUEIL_DATABASE_URL."
+        ) from None
     try:
         schema.ensure_current(engine, auto_upgrade=is_sqlite(engine) if auto_upgrade is None else auto_upgrade)
     except OperationalError as exc:

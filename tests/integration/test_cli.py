@@ -122,3 +122,10 @@ def test_console_script_entry_runs_without_traceback(tmp_path: Path) -> None:
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "no clinic yet" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysqlx://nobody@127.0.0.1/x"])
+def test_malformed_database_url_is_one_line(url: str, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ACCUEIL_DATABASE_URL", url)
+    code, _, err = run(["patients", "search", "cote"], capsys)
+    assert code == 2 and "database URL cannot be used" in err and "Traceback" not in err
