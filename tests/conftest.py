@@ -1,7 +1,7 @@
 """Shared fixtures: every test body that takes ``app`` runs on SQLite and on PostgreSQL.
 
 Each PostgreSQL run (one per xdist worker) creates its own database, migrates it once and
-truncates it between tests; it is dropped at the end. SQLite tests copy a migrated template
+empties it between tests; it is dropped at the end. SQLite tests copy a migrated template
 file. The developer's own settings, key and data folders never leak in: XDG folders and every
 ACCUEIL_ variable are replaced per test.
 """
@@ -68,13 +68,17 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _truncate_postgres(url: str) -> None:
+def _empty_postgres(url: str) -> None:
+    """Empty every table between tests. DELETE with triggers off (replica role) is much faster than
+    TRUNCATE on ~30 small tables; the audit trail's append-only trigger is off only for this cleanup."""
     engine = make_engine(url)
     with engine.begin() as connection:
         tables = connection.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         )).scalars().all()
-        connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in tables:
+            connection.execute(text(f'DELETE FROM "{table}"'))
     engine.dispose()
 
 
@@ -85,7 +89,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copyfile(sqlite_template, target)
         return f"sqlite:///{target}"
     url = request.getfixturevalue("postgres_url")
-    _truncate_postgres(url)
+    _empty_postgres(url)
     return url
 
 
