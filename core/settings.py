@@ -83,6 +83,16 @@ class Settings:
         default="mailbox", metadata=doc("mailbox: .eml files in the data folder (the default); smtp: a real server.")
     )
     smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata=doc("SMTP relay settings."))
+    noreply_address: str = field(
+        default="no-reply@accueil.example",
+        metadata=doc("The default From address (takes no replies); the site's friendly name is shown with it."),
+    )
+    portal_base_url: str = field(
+        default="http://127.0.0.1:8765",
+        metadata=doc("The patient portal's public address, used to build each patient's secure link."),
+    )
+    timezone: str = field(default="America/Toronto", metadata=doc("The clinic's time zone (IANA name)."))
+    link_valid_days: int = field(default=30, metadata=doc("How long a secure-message link stays valid, in days."))
 
     # -- derived locations -------------------------------------------------------------
     def resolved_data_dir(self) -> Path:

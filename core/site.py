@@ -10,6 +10,8 @@ from core import audit
 from core.crypto import SiteCipher, SiteKeyError, generate_passphrase, load_passphrase, write_key_file
 from core.db.models import Site
 from core.errors import AccueilError
+from core.messaging.catalog import ensure_builtin_forms
+from core.messaging.templates import ensure_default_templates
 from core.settings import Settings
 from core.uow import UnitOfWork
 
@@ -40,6 +42,8 @@ def init_site(uow: UnitOfWork, settings: Settings, *, name: str, friendly_name: 
                 support_contact_email=admin_email, key_salt=salt, key_check=cipher.make_key_check())
     uow.session.add(site)
     uow.session.flush()
+    ensure_builtin_forms(uow.session)
+    ensure_default_templates(uow.session)
     audit.record(uow.session, actor=uow.actor, action="site.init", detail={"key_created": key_created})
     uow.commit()
     return SiteSetup(site.id, key_created)
