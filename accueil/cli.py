@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="stop a staff account from signing in")
     disable.add_argument("username")
 
+    worker = commands.add_parser("worker", help="deliver the outbox (email) until stopped")
+    worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
+
     commands.add_parser("settings", help="list every setting with its current value and meaning")
     return parser
 
@@ -284,6 +288,12 @@ def _input_error(message: str) -> Exception:
     return InvalidInput(message)
 
 
+def _worker(_settings: Settings, args: argparse.Namespace) -> int:
+    from core.outbox.worker import main as run_worker
+
+    return run_worker(["--batch", str(args.batch)] + (["--once"] if args.once else []))
+
+
 def _settings(settings: Settings, _args: argparse.Namespace) -> int:
     from core.settings import describe_settings
 
@@ -344,5 +354,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
-    "settings": _settings, "user": _user,
+    "settings": _settings, "user": _user, "worker": _worker,
 }

@@ -143,3 +143,21 @@ def test_bad_options_are_named(clinic) -> None:
     options = MessageOptions(identity_checks=("password",))
     with app.uow() as uow, pytest.raises(InvalidInput, match="needs the password"):
         preview_draft(uow, draft(ids, user_id, options=options), settings=app.settings)
+
+
+def test_worker_command_delivers_to_the_local_mailbox(clinic, monkeypatch) -> None:
+    from accueil.cli import main
+
+    app, ids, user_id = clinic
+    with app.uow(write=True) as uow:
+        send_draft(uow, draft(ids, user_id), settings=app.settings, cipher=app.cipher)
+    monkeypatch.setenv("ACCUEIL_DATABASE_URL", app.settings.resolved_database_url())
+    monkeypatch.setenv("ACCUEIL_DATA_DIR", str(app.settings.resolved_data_dir()))
+    monkeypatch.setenv("ACCUEIL_SITE_KEY", app.settings.site_key)
+    assert main(["worker", "--once"]) == 0
+    mails = sorted((app.settings.resolved_data_dir() / "mailbox").glob("*.eml"))
+    assert len(mails) == 2
+    parsed = email.message_from_bytes(mails[0].read_bytes(), policy=policy.default)
+    assert parsed["To"] == "famille.cote@example.com"
+    with app.uow() as uow:
+        assert set(uow.session.scalars(select(Message.delivery_state))) == {"sent"}
