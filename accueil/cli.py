@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="stop a staff account from signing in")
     disable.add_argument("username")
 
+    message = commands.add_parser("message", help="secure messages").add_subparsers(dest="message_command",
+                                                                                   metavar="ACTION", required=True)
+    send = message.add_parser("send", help="send a template to one patient (for EMR integrations and scripts)")
+    send.add_argument("--patient", required=True, metavar="CHART", help="the patient's chart ID")
+    send.add_argument("--template", required=True, metavar="NAME", help="the template's name")
+    who = send.add_mutually_exclusive_group(required=True)
+    who.add_argument("--as", dest="as_user", metavar="USERNAME", help="send as this Accueil account")
+    who.add_argument("--as-emr-user", metavar="NAME", help="send for an EMR user who has no Accueil account")
+
     worker = commands.add_parser("worker", help="deliver the outbox (email) until stopped")
     worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
@@ -288,6 +297,36 @@ def _input_error(message: str) -> Exception:
     return InvalidInput(message)
 
 
+def _message(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from core.db.models import Patient, User
+    from core.errors import NotFound
+    from core.messaging.compose import Draft, send_draft
+    from core.messaging.templates import find_template
+
+    with _opened(settings) as app, app.uow(write=True) as uow:
+        template = find_template(uow.session, args.template)
+        patient_id = uow.session.scalar(select(Patient.id).where(Patient.chart_id == args.patient))
+        if patient_id is None:
+            raise NotFound(f"No patient with chart ID {args.patient}.")
+        sender_id = None
+        if args.as_user:
+            sender_id = uow.session.scalar(select(User.id).where(User.username == args.as_user.lower()))
+            if sender_id is None:
+                raise NotFound(f"No user named '{args.as_user}'.")
+        draft = Draft(patient_ids=(patient_id,), subject=template.subject, salutation=template.salutation,
+                      body_html=template.body_html, secure_message=template.secure_message,
+                      eform_codes=template.eform_codes, options=template.options, kind=template.kind,
+                      template_id=template.id, sender_user_id=sender_id, sender_emr_name=args.as_emr_user)
+        result = send_draft(uow, draft, settings=app.settings, cipher=app.cipher)
+    if result.skipped:
+        print(f"Not sent: {result.skipped[0].reason.replace('_', ' ')}.", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Queued message {result.message_ids[0]}; the worker sends it.")
+    return EXIT_OK
+
+
 def _worker(_settings: Settings, args: argparse.Namespace) -> int:
     from core.outbox.worker import main as run_worker
 
@@ -354,5 +393,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
-    "settings": _settings, "user": _user, "worker": _worker,
+    "settings": _settings, "user": _user, "worker": _worker, "message": _message,
 }

@@ -161,3 +161,22 @@ def test_worker_command_delivers_to_the_local_mailbox(clinic, monkeypatch) -> No
     assert parsed["To"] == "famille.cote@example.com"
     with app.uow() as uow:
         assert set(uow.session.scalars(select(Message.delivery_state))) == {"sent"}
+
+
+def test_message_send_command_for_emr_integrations(clinic, capsys, monkeypatch) -> None:
+    from accueil.cli import main
+
+    app, _, _ = clinic
+    monkeypatch.setenv("ACCUEIL_DATABASE_URL", app.settings.resolved_database_url())
+    monkeypatch.setenv("ACCUEIL_SITE_KEY", app.settings.site_key)
+    base = ["message", "send", "--template", "Défaut - message sécurisé"]
+    assert main(base + ["--patient", "1", "--as", "drtremblay"]) == 0
+    assert main(base + ["--patient", "2", "--as-emr-user", "Dr DMÉ"]) == 0
+    assert main(base + ["--patient", "3", "--as", "drtremblay"]) == 1  # no email address
+    assert main(base + ["--patient", "404", "--as", "drtremblay"]) == 2
+    err = capsys.readouterr().err
+    assert "no email" in err and "No patient with chart ID 404" in err
+    with app.uow() as uow:
+        senders = uow.session.execute(select(Message.sender_user_id, Message.sender_emr_name)
+                                      .order_by(Message.id)).all()
+    assert senders[1] == (None, "Dr DMÉ") and senders[0][0] is not None
