@@ -14,7 +14,7 @@ import os
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -93,6 +93,10 @@ class Settings:
     )
     timezone: str = field(default="America/Toronto", metadata=doc("The clinic's time zone (IANA name)."))
     link_valid_days: int = field(default=30, metadata=doc("How long a secure-message link stays valid, in days."))
+    keymap: dict[str, str] = field(
+        default_factory=dict,
+        metadata=doc("Key remapping: a [keymap] table of binding id = key(s), e.g. \"patients.open\" = \"f5\"."),
+    )
 
     # -- derived locations -------------------------------------------------------------
     def resolved_data_dir(self) -> Path:
@@ -219,6 +223,10 @@ def _coerce(hint: Any, value: Any, *, dotted: str, source: str) -> Any:
         if value is None or (isinstance(value, str) and value == "" and len(options) < len(get_args(hint))):
             return None
         return _coerce(options[0], value, dotted=dotted, source=source)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise SettingsError(f"setting '{dotted}' ({where}) must be a table of names to text")
+        return dict(value)
     if origin is Literal:
         allowed = get_args(hint)
         if value not in allowed:
@@ -259,6 +267,6 @@ def describe_settings(cls: type = Settings, prefix: str = "") -> list[tuple[str,
         if is_dataclass(hints[f.name]):
             rows.extend(describe_settings(hints[f.name], prefix=f"{prefix}{f.name}."))
             continue
-        default = f.default if f.default is not field else ""
+        default = f.default if f.default is not MISSING else ""
         rows.append((f"{prefix}{f.name}", "" if default is None else str(default), f.metadata.get("doc", "")))
     return rows

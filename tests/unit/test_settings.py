@@ -70,3 +70,12 @@ def test_every_setting_is_documented() -> None:
     rows = describe_settings()
     assert {"database_url", "smtp.host"} <= {key for key, _, _ in rows}
     assert all(doc for _, _, doc in rows)
+
+
+def test_keymap_table(tmp_path: Path) -> None:
+    path = tmp_path / "accueil.toml"
+    path.write_text('[keymap]\n"patients.open" = "f5"\n')
+    assert load_settings(env={"ACCUEIL_CONFIG": str(path)}).keymap == {"patients.open": "f5"}
+    path.write_text('keymap = "f5"\n')
+    with pytest.raises(SettingsError, match="keymap"):
+        load_settings(env={"ACCUEIL_CONFIG": str(path)})
