@@ -129,3 +129,20 @@ def test_malformed_database_url_is_one_line(url: str, capsys, monkeypatch) -> No
     monkeypatch.setenv("ACCUEIL_DATABASE_URL", url)
     code, _, err = run(["patients", "search", "cote"], capsys)
     assert code == 2 and "database URL cannot be used" in err and "Traceback" not in err
+
+
+def test_patients_import_reports_rows_and_writes_the_problem_file(app, tmp_path: Path, capsys, monkeypatch) -> None:
+    use(app.settings, monkeypatch)
+    source = tmp_path / "export.csv"
+    source.write_text("Numéro de dossier;Nom;Prénom;Date de naissance\n"
+                      "500001;Côté;Zoé;1980-05-12\n"
+                      "500002;D'Amours;Benoît;1985-02-30\n"
+                      "500003;St-Pierre;Marie-Ève;12/03/1990\n", encoding="cp1252")
+    code, out, err = run(["patients", "import", str(source)], capsys)
+    assert code == 1
+    assert "2 added" in out and "1 rejected" in out and "row 3" in out
+    report = tmp_path / "export.problems.csv"
+    assert report.exists() and "1985-02-30" in report.read_text(encoding="utf-8-sig")
+    assert "rows" in err  # the progress line
+    code, out, _ = run(["patients", "search", "st-pierre", "--json"], capsys)
+    assert json.loads(out)[0]["first_name"] == "Marie-Ève"
