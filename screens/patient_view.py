@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -52,6 +52,10 @@ STATUSES = {"booked": N_("Booked"), "cancelled": N_("Cancelled"), "done": N_("Do
 
 class PatientViewScreen(Screen[None]):
     """The record of one patient, read-only for now."""
+
+    SCREEN_HELP: ClassVar[str] = N_(
+        "One patient's record: contact details, consents and appointments. Opening it is recorded in the "
+        "access log. Esc goes back to the search results.")
 
     BINDINGS = [
         Binding("escape", "back", N_("Back"), id="patient.back", priority=True,

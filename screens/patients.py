@@ -13,7 +13,7 @@ results with the same highlighted row.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -47,6 +47,12 @@ class PatientsScreen(Screen[None]):
     """Search box, a one-line result count and the results table."""
 
     AUTO_FOCUS = "#search"
+    SCREEN_HELP: ClassVar[str] = N_(
+        "Find a patient: type part of a name, a chart ID, a health number, a phone number or a date of "
+        "birth. The arrows move in the results while you type; Enter opens the highlighted record.")
+    FIELD_HELP: ClassVar[dict[str, str]] = {
+        "search": N_("The search box: accents, apostrophes and hyphens do not matter."),
+    }
     BINDINGS = [
         # Up before Down: the order the Footer shows once the search box has the focus.
         Binding("up", "previous_patient", N_("Previous"), id="patients.previous", key_display="↑",

@@ -11,6 +11,14 @@ unreachable, schema newer than this code, bad settings), the app exits with retu
 keeps the one-line reason in ``startup_error``, which the CLI prints once the terminal is
 restored: never a traceback. Anything else is a bug and gets Textual's traceback.
 
+The top-level sections are Textual modes (``MODES``), each one function key away (F2 Patients,
+F3 Messages: function keys never clash with typing in a field, and xterm, PuTTY, Windows
+Terminal and the macOS terminals pass them over SSH; GNOME Terminal keeps F1 for its own help
+unless told otherwise, and the keymap setting can move ``app.help``). A section appears only once its screen exists. F1 opens help for the
+focused widget (``screens.help``); Ctrl+P the command palette (``tui.commands``). The keymap
+setting is applied with Textual's own keymap support; an id that no binding has is named in a
+notification after the first frame (``tui.keymap``).
+
 This module must not import SQLAlchemy or ``core.bootstrap`` at import time (see
 ``bench/startup.py``); the core types appear only under ``TYPE_CHECKING``.
 """
@@ -18,11 +26,12 @@ This module must not import SQLAlchemy or ``core.bootstrap`` at import time (see
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
@@ -31,6 +40,7 @@ from core.i18n import _
 from screens.patients import PatientsScreen
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
 from tui.clock import Clock
+from tui.commands import PROVIDERS
 from tui.i18n import N_, translate_bindings
 
 if TYPE_CHECKING:
@@ -38,6 +48,14 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 OPEN_GROUP = "open-clinic"
+PATIENTS = "patients"
+MESSAGES = "messages"
+
+
+def _outbox_screen() -> Screen[None]:
+    from screens.outbox import OutboxScreen  # not needed to draw the first screen
+
+    return OutboxScreen()
 
 
 class AccueilApp(App[int]):
@@ -45,6 +63,9 @@ class AccueilApp(App[int]):
 
     CSS_PATH = STYLESHEET
     TITLE = "Accueil"
+    MODES = {PATIENTS: PatientsScreen, MESSAGES: _outbox_screen}
+    DEFAULT_MODE = PATIENTS
+    COMMANDS = set(PROVIDERS)
     BINDINGS = [
         Binding(
             "ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True,
@@ -55,6 +76,12 @@ class AccueilApp(App[int]):
             "ctrl+p", "command_palette", N_("Commands"), id="app.commands", show=False, priority=True,
             tooltip=N_("Open the command palette: find any action by its name."),
         ),
+        Binding("f1", "help", N_("Help"), id="app.help", show=False,
+                tooltip=N_("Show the keys of the field and the screen you are on, and what they do.")),
+        Binding("f2", f"section('{PATIENTS}')", N_("Patients"), id="app.patients",
+                tooltip=N_("Go to the Patients section: search and open patient records.")),
+        Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages",
+                tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
     ]
 
     def __init__(self, settings: Settings, opener: Callable[[], Accueil], *, clock: Clock | None = None) -> None:
@@ -71,17 +98,61 @@ class AccueilApp(App[int]):
         self.clinic_ready_signal: Signal[Accueil] = Signal(self, "clinic-ready")
         """Published once, on the app's thread, when ``accueil`` becomes available."""
         self._opener = opener
+        # Unknown ids are ignored by Textual; _check_keymap names them once the screen is drawn.
+        self.set_keymap(dict(settings.keymap))
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
-
-    def get_default_screen(self) -> Screen[None]:
-        return PatientsScreen()
 
     def on_mount(self) -> None:
         # After the first frame: importing the database layer in a thread still competes for
         # the GIL, and the first screen must not wait for it.
         self.call_after_refresh(self._open_clinic)
+        if self.settings.keymap:
+            self.call_after_refresh(self._check_keymap)
+
+    def _check_keymap(self) -> None:
+        from tui.keymap import unknown_binding_ids
+
+        for binding_id in unknown_binding_ids(dict(self.settings.keymap)):
+            self.notify(_("The keymap setting names a key binding that does not exist: {id}. "
+                          "It is ignored.").format(id=binding_id),
+                        title=_("Keymap"), severity="warning", timeout=10)
+
+    # -- sections, help, palette -------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The footer leaves out the key of the section already shown (False hides a binding in
+        # Textual 6): 80 columns are dear.
+        return not (action == "section" and parameters and parameters[0] == self.current_mode)
+
+    def action_section(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen, help_topic
+
+        if not isinstance(self.screen, HelpScreen | CommandPalette):
+            self.push_screen(HelpScreen(help_topic(self)))
+
+    def command_patient_search(self) -> None:
+        self.switch_mode(PATIENTS)
+        if isinstance(self.screen, PatientsScreen):
+            self.screen.search_input.focus()
+
+    def command_outbox(self) -> None:
+        self.switch_mode(MESSAGES)
+
+    def command_outbox_uncertain(self) -> None:
+        from screens.outbox import OutboxScreen
+
+        self.switch_mode(MESSAGES)
+        screen = self.screen_stack[0]  # the Messages section's base screen, now current
+        if isinstance(screen, OutboxScreen):
+            self.call_after_refresh(screen.show_filter, "uncertain")
 
     def on_unmount(self) -> None:
         if self.accueil is not None:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
@@ -35,6 +36,7 @@ class OutboxEntry:
     last_error: str | None
     created_at: datetime
     done_at: datetime | None
+    recipient: str | None
 
 
 def requeue_uncertain(app: Accueil, item_id: int, *, now: datetime | None = None) -> None:
@@ -71,6 +73,7 @@ def list_items(app: Accueil, *, states: Sequence[str] | None = None, limit: int 
     query = select(
         OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.state, OUTBOX.c.message_id, OUTBOX.c.attempts,
         OUTBOX.c.next_try_at, OUTBOX.c.last_error, OUTBOX.c.created_at, OUTBOX.c.done_at,
+        OUTBOX.c.payload["to"].as_string().label("recipient"),  # not the whole payload: it holds the email
     ).order_by(OUTBOX.c.id.desc()).limit(limit)
     if states:
         query = query.where(OUTBOX.c.state.in_(list(states)))
@@ -85,3 +88,20 @@ def counts(app: Accueil) -> dict[str, int]:
             select(OUTBOX.c.state, func.count()).group_by(OUTBOX.c.state)
         )}
     return {state: int(found.get(state, 0)) for state in STATES}
+
+
+def mailbox_path(app: Accueil, item_id: int) -> Path | None:
+    """The ``.eml`` the local mailbox holds for this item, or None (not delivered there, or sent by SMTP)."""
+    from core.outbox.transports import mailbox_key
+    from core.outbox.worker import decode_email_payload
+
+    with app.uow() as uow:
+        payload = uow.session.execute(select(OUTBOX.c.payload).where(OUTBOX.c.id == item_id)).scalar()
+    if not isinstance(payload, dict):
+        return None
+    try:
+        _sender, _to, message_bytes = decode_email_payload(payload, app.cipher)
+    except ValueError:
+        return None
+    folder = app.data_dir / "mailbox"
+    return next(iter(sorted(folder.glob(f"*-{mailbox_key(message_bytes)}.eml"))), None)

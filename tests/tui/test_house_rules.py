@@ -13,10 +13,9 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 
 from core.i18n import catalogue, set_language
-from screens.patient_view import PatientViewScreen
-from screens.patients import PatientsScreen
 from tests.tui.conftest import screen_text, settle
 from tui.app import AccueilApp
+from tui.keymap import binding_owners
 from tui.widgets.footer import KeyFooter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,14 +24,15 @@ TRANSLATED_TREES = ("tui", "screens")
 
 def test_the_app_and_its_screens_import_no_database_layer() -> None:
     probe = (
-        "import sys, tui.app, screens.patients, screens.patient_view\n"
+        "import sys, tui.app, tui.keymap, tui.commands, screens.patients, screens.patient_view, screens.outbox, "
+        "screens.email_view, screens.help, screens.confirm\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy' or m == 'core.bootstrap'))"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("owner", [AccueilApp, PatientsScreen, PatientViewScreen], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("owner", binding_owners(), ids=lambda c: c.__name__)
 def test_every_binding_has_an_id_a_description_and_a_tooltip(owner: type[DOMNode]) -> None:
     for binding in owner.BINDINGS:
         assert isinstance(binding, Binding)

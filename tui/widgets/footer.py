@@ -4,7 +4,9 @@ Textual's Footer starts empty and rebuilds its keys every time the screen says i
 have changed (mount, each focus change, after each refresh that follows one): three or four
 rebuilds and as many frames at start-up, each sent down a 56 kbit/s line. This one composes its
 keys at mount and rebuilds only when what it shows (keys, descriptions, enabled state) differs.
-Tooltips, clicks and key remapping stay Textual's.
+Tooltips, clicks and key remapping stay Textual's. The command palette's key is not drawn at
+the right-hand end: at 80 columns it would hide the section keys (in French especially); F1
+help lists it with every other key.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ KeySignature = tuple[tuple[str, str, str, bool], ...]
 
 class KeyFooter(Footer):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(show_command_palette=False)
         self.set_reactive(Footer._bindings_ready, True)  # compose the keys in the first frame
         self._shown: KeySignature | None = None
 
