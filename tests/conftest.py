@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -99,15 +100,25 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
                     site_key=TEST_SITE_KEY)
 
 
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Accueil]:
-    """A bootstrapped clinic (site row, key) on an empty database of the parametrized backend."""
+@contextmanager
+def open_clinic(settings: Settings, populate: Callable[[Accueil], None] | None = None) -> Iterator[Accueil]:
+    """Set up the clinic (site row, key check, built-ins) on ``settings``' database, optionally fill it,
+    and yield it bootstrapped as the app would be."""
     setup = bootstrap(settings, require_site=False, actor="test-runner")
     with setup.uow(write=True) as uow:
         init_site(uow, settings, name="Clinique synthétique du Plateau")
+    if populate is not None:
+        populate(setup)
     setup.dispose()
     running = bootstrap(settings, actor="test-runner")
     try:
         yield running
     finally:
         running.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Accueil]:
+    """A bootstrapped clinic (site row, key) on an empty database of the parametrized backend."""
+    with open_clinic(settings) as running:
+        yield running

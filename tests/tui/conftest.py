@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from textual.pilot import Pilot
 
-from core.bootstrap import Accueil, bootstrap
+from core.bootstrap import Accueil
 from core.db.models import Appointment, ConnectedSystem, Patient, Provider
 from core.i18n import set_language
 from core.patients.keys import fold, health_key, phone_key
 from core.settings import Settings
-from core.site import init_site
-from tests.conftest import TEST_SITE_KEY
+from tests.conftest import TEST_SITE_KEY, open_clinic
 from tui.app import AccueilApp
 from tui.clock import Clock
 
@@ -135,16 +134,8 @@ def tui_settings(tmp_path: Path, sqlite_template: Path) -> Settings:
 
 @pytest.fixture
 def clinic(tui_settings: Settings) -> Iterator[Accueil]:
-    setup = bootstrap(tui_settings, require_site=False, actor="test-runner")
-    with setup.uow(write=True) as uow:
-        init_site(uow, tui_settings, name="Clinique synthétique du Plateau")
-    add_fixed_clinic(setup)
-    setup.dispose()
-    running = bootstrap(tui_settings, actor="test-runner")
-    try:
+    with open_clinic(tui_settings, add_fixed_clinic) as running:
         yield running
-    finally:
-        running.dispose()
 
 
 @pytest.fixture
