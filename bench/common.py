@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from core.bootstrap import Accueil, bootstrap
 from core.db.engine import make_engine
@@ -54,10 +55,11 @@ def temp_clinic(backend: str, *, actor: str = "bench", icu_locale: str | None = 
         if backend == "sqlite":
             url = f"sqlite:///{folder / 'accueil.db'}"
         elif backend == "postgres":
-            drop = f"accueil_bench_{uuid.uuid4().hex[:12]}"
+            name = f"accueil_bench_{uuid.uuid4().hex[:12]}"
             locale = f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'" if icu_locale else ""
-            _admin(f'CREATE DATABASE "{drop}"{locale}', unavailable=True)
-            url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{drop}"
+            _admin(f'CREATE DATABASE "{name}"{locale}', unavailable=True)
+            drop = name
+            url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
         else:
             raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
         settings = Settings(database_url=url, data_dir=folder / "data", config_dir=folder / "config",
@@ -86,8 +88,8 @@ def _admin(statement: str, *, unavailable: bool = False) -> None:
             connection.execute(text(statement))
     except Exception as exc:
         if unavailable:  # any failure to reach the server means: skip this backend, say why
-            raise BackendUnavailable(f"not reachable at {POSTGRES_ADMIN_URL}: {' '.join(str(exc).split())[:160]}") \
-                from None
+            where = make_url(POSTGRES_ADMIN_URL).render_as_string(hide_password=True)
+            raise BackendUnavailable(f"not reachable at {where}: {' '.join(str(exc).split())[:160]}") from None
         raise
     finally:
         engine.dispose()
@@ -119,7 +121,3 @@ def percentile(values: Sequence[float], q: float) -> float:
         return math.nan
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def backend_label(app: Accueil) -> str:
-    return app.engine.dialect.name.replace("postgresql", "postgres")
