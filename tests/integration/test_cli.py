@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from accueil.cli import main
+from core.db import schema
 from core.db.engine import make_engine
 
 
@@ -84,7 +85,7 @@ def test_schema_newer_than_code_is_refused(app, capsys, monkeypatch) -> None:
         assert code == 2 and "newer than this version" in err
     finally:
         with app.engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": schema.HEAD})
 
 
 def test_db_upgrade_creates_schema_on_an_empty_database(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -108,3 +108,49 @@ def test_birth_date_parsing() -> None:
     assert parse_birth_date("12/05/1980") == date(1980, 5, 12)
     assert parse_birth_date("31/02/1980") is None
     assert parse_birth_date("cote") is None
+
+
+def test_search_on_a_french_collation_postgres_database(tmp_path) -> None:
+    """A clinic's server created with an ICU fr-CA collation: prefix scans must still find everyone."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from core.db import schema
+    from core.db.engine import make_engine
+    from tests.conftest import PG_ADMIN_URL
+
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"accueil_frca_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu "
+                                    "ICU_LOCALE 'fr-CA' LOCALE 'C.UTF-8'"))
+    except Exception as exc:  # noqa: BLE001 - no server, or a server without ICU: say why
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL with ICU here: {' '.join(str(exc).split())[:120]}")
+    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        schema.upgrade(engine)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        rows = []
+        for chart, last, first in (("1039", "Côté", "Zoé"), ("1199", "Cozette", "Anaïs"), ("A-7", "Coz", "Léa"),
+                                   ("a-100", "Cloutier", "Émile")):
+            person = SyntheticPatient(chart, "", "ON", "", last, first, None, date(1990, 1, 1), "F", "fr", None,
+                                      False, None, False, None, False, None, None, None)
+            rows.append(patient_row(person, None, now))
+        from sqlalchemy.orm import Session
+
+        with Session(engine) as session:
+            session.execute(insert(Patient), rows)
+            session.commit()
+            found = {q: [r.chart_id for r in search_patients(session, q).rows] for q in ("10", "1", "coz", "co")}
+        assert found["10"] == ["1039"]
+        assert sorted(found["1"]) == ["1039", "1199"]
+        assert found["coz"] == ["A-7", "1199"]
+        assert found["co"] == ["1039", "A-7", "1199"]
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

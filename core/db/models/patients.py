@@ -14,27 +14,34 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, UTCDateTime, utcnow
 
 
+def _key_type(length: int) -> String:
+    """Search keys compare byte-wise on every backend. Under a linguistic PostgreSQL collation
+    (e.g. fr-CA) a prefix's upper bound such as 'co{' sorts before the keys it should bound, and
+    range scans miss patients; "C" makes PostgreSQL order them exactly as SQLite does."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+
+
 class Patient(Base):
     __tablename__ = "patients"
     __table_args__ = (
         Index("ix_patients_name_key", "last_key", "first_key", "id"),
-        Index("ix_patients_health_key", "health_key"),
-        Index("ix_patients_phone_key", "phone_key"),
+        Index("ix_patients_health_key", "health_key", "id"),
+        Index("ix_patients_phone_key", "phone_key", "id"),
         Index("ix_patients_dob", "date_of_birth", "last_key", "id"),
         Index("ix_patients_email", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chart_id: Mapped[str] = mapped_column(String(40), unique=True)
+    chart_id: Mapped[str] = mapped_column(_key_type(40), unique=True)
     health_number: Mapped[str | None] = mapped_column(String(40))
     health_province: Mapped[str | None] = mapped_column(String(2))
     health_version: Mapped[str | None] = mapped_column(String(4))
-    health_key: Mapped[str | None] = mapped_column(String(40))
+    health_key: Mapped[str | None] = mapped_column(_key_type(40))
     last_name: Mapped[str] = mapped_column(String(120))
     first_name: Mapped[str] = mapped_column(String(120))
     preferred_name: Mapped[str | None] = mapped_column(String(120))
-    last_key: Mapped[str] = mapped_column(String(120))
-    first_key: Mapped[str] = mapped_column(String(120))
+    last_key: Mapped[str] = mapped_column(_key_type(120))
+    first_key: Mapped[str] = mapped_column(_key_type(120))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     language: Mapped[str] = mapped_column(String(2), default="en")
@@ -47,7 +54,7 @@ class Patient(Base):
     push_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     primary_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
-    phone_key: Mapped[str | None] = mapped_column(String(20))
+    phone_key: Mapped[str | None] = mapped_column(_key_type(20))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     last_visit: Mapped[date | None] = mapped_column(Date)
     # Renewed by a portal purge (PT-6): the next message starts a blank history.
