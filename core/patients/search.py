@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from core.db.models import Patient
@@ -79,42 +79,78 @@ def search_patients(session: Session, query: str, *, limit: int = 50, after: Cur
     limit = max(1, min(limit, MAX_PAGE))
     text = query.strip()
     if birth := parse_birth_date(text):
-        plans = [_Plan(0, Patient.date_of_birth, Patient.last_key, Patient.date_of_birth == birth)]
-        return _run(session, query, plans, limit, after, key_is_date=True)
+        return _run(session, query, [_Plan(0, "dob", {"eq": birth})], limit, after, key_is_date=True)
     if "," in text:
         last, _, first = text.partition(",")
         last_key, first_key = fold(last), fold(first)
         if not last_key:
             return SearchPage(query, [], None)
-        condition = _prefix(Patient.last_key, last_key)
+        values: dict[str, object] = {"lo": last_key, "hi": prefix_upper_bound(last_key)}
         if first_key:
-            condition = and_(condition, _prefix(Patient.first_key, first_key))
-        return _run(session, query, [_Plan(0, Patient.last_key, Patient.first_key, condition)], limit, after)
+            values |= {"lo2": first_key, "hi2": prefix_upper_bound(first_key)}
+        return _run(session, query, [_Plan(0, "name", values)], limit, after)
     folded = fold(text)
     if not folded:
-        return _run(session, query, [_Plan(0, Patient.last_key, Patient.first_key, None)], limit, after)
+        return _run(session, query, [_Plan(0, "name", {})], limit, after)
     if folded.isalpha():
-        return _run(session, query, [_Plan(0, Patient.last_key, Patient.first_key, _prefix(Patient.last_key, folded))],
-                    limit, after)
+        return _run(session, query, [_Plan(0, "name", _range(folded))], limit, after)
     # Identifiers: a chart ID, a health number or phone digits; each scans its own index.
-    plans = [_Plan(0, Patient.chart_id, None, _prefix(Patient.chart_id, text.replace(" ", "")))]
+    plans = [_Plan(0, "chart", _range(text.replace(" ", "")))]
     if hkey := health_key(text):
-        plans.append(_Plan(1, Patient.health_key, None, _prefix(Patient.health_key, hkey)))
+        plans.append(_Plan(1, "health", _range(hkey)))
     if folded.isdigit() and (pkey := phone_key(text)):
-        plans.append(_Plan(2, Patient.phone_key, None, _prefix(Patient.phone_key, pkey)))
+        plans.append(_Plan(2, "phone", _range(pkey)))
     return _run(session, query, plans, limit, after)
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     rank: int
-    key: object
-    second: object | None
-    condition: object | None
+    form: str                   # name | dob | chart | health | phone
+    values: dict[str, object]   # bound values: lo/hi (key prefix), lo2/hi2 (first-name prefix), eq (date)
 
 
-def _prefix(column: object, prefix: str) -> object:
-    return and_(column >= prefix, column < prefix_upper_bound(prefix))  # type: ignore[operator]
+def _range(prefix: str) -> dict[str, object]:
+    return {"lo": prefix, "hi": prefix_upper_bound(prefix)}
+
+
+# form -> (index key, second key or None); the scan orders by (key, second, id).
+_FORMS = {
+    "name": (Patient.last_key, Patient.first_key),
+    "dob": (Patient.date_of_birth, Patient.last_key),
+    "chart": (Patient.chart_id, None),
+    "health": (Patient.health_key, None),
+    "phone": (Patient.phone_key, None),
+}
+_STATEMENTS: dict[tuple[str, frozenset[str], bool], Select] = {}
+
+
+def _statement(form: str, bound: frozenset[str], paged: bool) -> Select:
+    """Built once per shape: building a SELECT costs more than running it on an index."""
+    cache_key = (form, bound, paged)
+    stmt = _STATEMENTS.get(cache_key)
+    if stmt is not None:
+        return stmt
+    key, second = _FORMS[form]
+    stmt = select(*_COLUMNS, key, *([second] if second is not None else []))
+    if "eq" in bound:
+        stmt = stmt.where(key == bindparam("eq"))
+    if "lo" in bound:
+        stmt = stmt.where(key >= bindparam("lo"), key < bindparam("hi"))
+    if "lo2" in bound and second is not None:
+        stmt = stmt.where(second >= bindparam("lo2"), second < bindparam("hi2"))
+    if paged:
+        after_key, after_id = bindparam("after_key"), bindparam("after_id")
+        if second is not None:
+            after_second = bindparam("after_second")
+            stmt = stmt.where(or_(key > after_key, and_(key == after_key, or_(
+                second > after_second, and_(second == after_second, Patient.id > after_id)))))
+        else:
+            stmt = stmt.where(or_(key > after_key, and_(key == after_key, Patient.id > after_id)))
+    order = [key, *([second] if second is not None else []), Patient.id]
+    stmt = stmt.order_by(*order).limit(bindparam("row_limit"))
+    _STATEMENTS[cache_key] = stmt
+    return stmt
 
 
 def _run(session: Session, query: str, plans: list[_Plan], limit: int, after: Cursor | None,
@@ -144,25 +180,20 @@ def _run(session: Session, query: str, plans: list[_Plan], limit: int, after: Cu
 
 def _scan(session: Session, plan: _Plan, limit: int, after: Cursor | None,
           key_is_date: bool) -> list[tuple[Cursor, PatientSummary]]:
-    key, second = plan.key, plan.second
-    columns = list(_COLUMNS) + [key] + ([second] if second is not None else [])
-    stmt: Select = select(*columns)
-    if plan.condition is not None:
-        stmt = stmt.where(plan.condition)
+    has_second = _FORMS[plan.form][1] is not None
+    params = dict(plan.values, row_limit=limit + 1)
     if after is not None:
-        k = date.fromisoformat(after[1]) if key_is_date else after[1]
-        if second is not None:
-            stmt = stmt.where(or_(key > k, and_(key == k, or_(second > after[2],  # type: ignore[operator]
-                                                             and_(second == after[2], Patient.id > after[3])))))
-        else:
-            stmt = stmt.where(or_(key > k, and_(key == k, Patient.id > after[3])))  # type: ignore[operator]
-    order = [key] + ([second] if second is not None else []) + [Patient.id]
-    stmt = stmt.order_by(*order).limit(limit + 1)
+        params |= {"after_key": date.fromisoformat(after[1]) if key_is_date else after[1],
+                   "after_second": after[2], "after_id": after[3]}
+        if not has_second:
+            del params["after_second"]
+    stmt = _statement(plan.form, frozenset(plan.values), after is not None)
+    width = len(_COLUMNS)
     out: list[tuple[Cursor, PatientSummary]] = []
-    for row in session.execute(stmt):
-        summary = PatientSummary(*row[: len(_COLUMNS)])
-        key_value = row[len(_COLUMNS)]
-        second_value = row[len(_COLUMNS) + 1] if second is not None else ""
-        cursor: Cursor = (plan.rank, key_value.isoformat() if key_is_date else key_value, second_value, summary.id)
+    for row in session.execute(stmt, params):
+        summary = PatientSummary(*row[:width])
+        key_value = row[width]
+        cursor: Cursor = (plan.rank, key_value.isoformat() if key_is_date else key_value,
+                          row[width + 1] if has_second else "", summary.id)
         out.append((cursor, summary))
     return out
