@@ -82,7 +82,7 @@ def _check_ramq_person(letters: str, yy: int, month: int, day: int, female: bool
                        first_name: str | None, birth: date | None, sex: str | None) -> None:
     """When the patient's details are known, the RAMQ code must agree with them."""
     if last_name and first_name:
-        expected = (fold(last_name).upper() + "XXX")[:3] + (fold(first_name).upper()[:1] or "X")
+        expected = fold(last_name).upper()[:3].ljust(3, "X") + (fold(first_name).upper()[:1] or "X")
         if letters != expected:
             raise HealthNumberError("The letters of this Quebec health number do not match the patient's name.")
     if birth is not None and (birth.year % 100, birth.month, birth.day) != (yy, month, day):
