@@ -108,6 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `accueil patients search … | head`: the reader has gone, not an error
         sys.stderr.close()
         return EXIT_OK
+    except OSError as exc:
+        return _fail(f"{exc.strerror or exc} ({exc.filename})" if exc.filename else str(exc))
+    except Exception as exc:  # noqa: BLE001 - a database error mid-command: one line, no parameters
+        if type(exc).__module__.startswith("sqlalchemy"):
+            # The driver's first line only: PostgreSQL's DETAIL line can quote the row's values.
+            reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()[0][:200]
+            return _fail(f"The database refused the operation ({reason}). Nothing was changed; try again.")
+        raise
 
 
 def _fail(message: str) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.crypto import SiteCipher, SiteKeyError, load_passphrase
 from core.db import schema
-from core.db.engine import is_sqlite, make_engine
+from core.db.engine import WRITE, is_sqlite, make_engine
 from core.db.models import Site
 from core.errors import AccueilError
 from core.settings import Settings
@@ -39,11 +39,12 @@ class Accueil:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
     actor: str
     _cipher: SiteCipher | None = field(default=None, repr=False)
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.sessions, write=write, actor=self.actor)
+        return UnitOfWork(self.write_sessions if write else self.sessions, write=write, actor=self.actor)
 
     @property
     def cipher(self) -> SiteCipher:
@@ -91,6 +92,7 @@ def bootstrap(settings: Settings, *, auto_upgrade: bool | None = None, require_s
         engine.dispose()
         raise
     app = Accueil(settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
+                  write_sessions=sessionmaker(engine.execution_options(**WRITE), expire_on_commit=False),
                   actor=actor or default_actor())
     with app.uow() as uow:
         site = uow.session.execute(select(Site.key_salt, Site.key_check)).first()

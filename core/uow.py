@@ -1,8 +1,9 @@
 """The unit of work: one transaction, rolled back unless ``commit()`` is called.
 
 Services take a unit of work and return plain data; screens never see a session. A write
-unit of work takes the write lock at its start on SQLite (BEGIN IMMEDIATE), so concurrent
-SSH sessions queue instead of failing half-way.
+unit of work's sessions come from the write engine (see ``Accueil.uow``): on SQLite each of its
+transactions starts with BEGIN IMMEDIATE, so concurrent SSH sessions queue instead of failing
+half-way.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db.engine import WRITE
-
 
 class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session], *, write: bool = False, actor: str = "system"):
@@ -20,7 +19,6 @@ class UnitOfWork:
         self.write = write
         self.actor = actor
         self._session: Session | None = None
-        self._committed = False
 
     @property
     def session(self) -> Session:
@@ -30,8 +28,6 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._factory()
-        if self.write:
-            self._session.connection(execution_options=WRITE)
         return self
 
     def __exit__(
@@ -39,8 +35,7 @@ class UnitOfWork:
     ) -> None:
         session = self.session
         try:
-            if not self._committed:
-                session.rollback()
+            session.rollback()  # whatever was not committed; a no-op after commit()
         finally:
             session.close()
             self._session = None
@@ -49,10 +44,8 @@ class UnitOfWork:
         if not self.write:
             raise RuntimeError("commit() on a read-only unit of work")
         self.session.commit()
-        self._committed = True
-        # Start again so a service can go on in a fresh transaction (batched imports do).
-        self.session.connection(execution_options=WRITE)
-        self._committed = False
+        # A service may go on (batched imports do): the next statement opens a new transaction,
+        # again BEGIN IMMEDIATE on SQLite since write sessions come from the write engine.
 
     def rollback(self) -> None:
         self.session.rollback()

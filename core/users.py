@@ -118,12 +118,12 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, now: datetime
     """
     now = now or utcnow()
     session = uow.session
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(select(User).where(User.username == username.strip().lower()).with_for_update())
     refused = LoginRefused("Wrong user name or password.")
     if user is None or not user.active or user.password_hash is None:
         _hasher().hash(password)  # same work as a real check: no timing hint either
-        audit.record(session, actor=username.strip().lower()[:100] or "?", action="login.failed",
-                     detail={"reason": "unknown-or-disabled"})
+        # Never the typed name: people type their password into the user-name field.
+        audit.record(session, actor="?", action="login.failed", detail={"reason": "unknown-or-disabled"})
         uow.commit()
         raise refused
     if user.locked_until is not None and user.locked_until > now:

@@ -93,8 +93,8 @@ class Draft:
     patient_ids: tuple[int, ...]
     subject: str
     salutation: str
-    body_html: str
-    secure_message: str | None = None
+    body_html: str = field(repr=False)
+    secure_message: str | None = field(default=None, repr=False)
     eform_codes: tuple[str, ...] = ()
     attachments: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
     options: MessageOptions = MessageOptions()
@@ -189,6 +189,7 @@ def _context(session: Session, patient: Patient, site: Site, settings: Settings,
 
 
 def _patients(session: Session, ids: Sequence[int]) -> list[Patient]:
+    ids = list(dict.fromkeys(ids))  # a patient picked twice gets one message
     found = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
     missing = [i for i in ids if i not in found]
     if missing:

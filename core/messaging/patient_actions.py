@@ -43,7 +43,8 @@ class ReplyWindow:
 
 
 def _message(uow: UnitOfWork, message_id: int) -> Message:
-    message = uow.session.get(Message, message_id)
+    # Locked: two portal requests for one message (two tabs) must not both count as "first".
+    message = uow.session.get(Message, message_id, with_for_update=True)
     if message is None or message.revoked_at is not None:
         raise NotFound("This message is no longer available.")
     return message
@@ -55,8 +56,8 @@ def record_viewed(uow: UnitOfWork, message_ids: Sequence[int], *, settings: Sett
     now = now or utcnow()
     first_views = 0
     for message_id in message_ids:
-        message = _message(uow, message_id)
-        if message.first_viewed_at is not None:
+        message = uow.session.get(Message, message_id, with_for_update=True)
+        if message is None or message.revoked_at is not None or message.first_viewed_at is not None:
             continue
         message.first_viewed_at = now
         first_views += 1
@@ -77,12 +78,15 @@ def record_form_completed(uow: UnitOfWork, form_request_id: int, answers: dict[s
         raise ValueError(f"unknown channel {channel!r}")
     now = now or utcnow()
     session = uow.session
-    request = session.get(FormRequest, form_request_id, with_for_update=True)
+    request = session.get(FormRequest, form_request_id)
     if request is None or request.state == "purged":
         raise NotFound("This form is no longer available.")
+    # The message first, then its form: two forms of one message submitted at once are serialised,
+    # so the second sees the first completed and the "completed" notification is sent once.
+    message = _message(uow, request.message_id)
+    session.refresh(request, with_for_update=True)
     if request.state == "completed":
         raise InvalidInput("This form was already completed.")
-    message = _message(uow, request.message_id)
     definition = FormDefinition.from_data(session.get(EForm, request.eform_id).definition)
     clean = validate_answers(definition, answers, language)
     request.answers_ciphertext = cipher.encrypt_text(json.dumps(clean.to_data(), ensure_ascii=False),

@@ -180,3 +180,11 @@ def test_message_send_command_for_emr_integrations(clinic, capsys, monkeypatch) 
         senders = uow.session.execute(select(Message.sender_user_id, Message.sender_emr_name)
                                       .order_by(Message.id)).all()
     assert senders[1] == (None, "Dr DMÉ") and senders[0][0] is not None
+
+
+def test_a_patient_picked_twice_gets_one_message(clinic) -> None:
+    app, ids, user_id = clinic
+    with app.uow(write=True) as uow:
+        result = send_draft(uow, draft([ids[0], ids[0]], user_id), settings=app.settings, cipher=app.cipher)
+    assert len(result.message_ids) == 1
+    assert "normaux" not in repr(draft(ids, user_id))  # secure content never shows in a repr or traceback

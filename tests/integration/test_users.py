@@ -85,3 +85,11 @@ def test_cli_user_commands(app, capsys, monkeypatch) -> None:
     assert main(["user", "disable", "gnadeau"]) == 0
     assert main(["user", "disable", "nobody"]) == 2
     assert "No user named" in capsys.readouterr().err
+
+
+def test_text_typed_as_an_unknown_user_name_never_reaches_the_audit_trail(app) -> None:
+    with app.uow(write=True) as uow, pytest.raises(LoginRefused):
+        authenticate(uow, "My-Secret-Password-1", "whatever")
+    with app.uow() as uow:
+        actors = list(uow.session.scalars(select(AuditEntry.actor)))
+    assert not any("secret" in actor.lower() for actor in actors)
