@@ -197,15 +197,20 @@ def _patients(session: Session, ids: Sequence[int]) -> list[Patient]:
     return [found[i] for i in ids]
 
 
-def preview_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings) -> Preview:
-    session = uow.session
-    problems, _forms = _check_draft(session, draft)
+def _prepare(session: Session, draft: Draft) -> tuple[list[EForm], list[CheckedFile], Site]:
+    """What preview and send both check first: the draft, the sender's licence, the files."""
+    problems, forms = _check_draft(session, draft)
     if problems:
         raise InvalidInput("This message cannot be sent yet: " + "; ".join(problems) + ".")
     if draft.sender_user_id is not None:
         check_can_send(session, draft.sender_user_id)
-    check_files(draft.attachments)
-    site = session.scalars(select(Site)).one()
+    files = check_files(draft.attachments)
+    return forms, files, session.scalars(select(Site)).one()
+
+
+def preview_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings) -> Preview:
+    session = uow.session
+    _forms, _files, site = _prepare(session, draft)
     skipped, first, count = [], None, 0
     for patient in _patients(session, draft.patient_ids):
         reason = skip_reason(patient, draft.kind)
@@ -223,13 +228,7 @@ def preview_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings) -> Previ
 def send_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: SiteCipher) -> SendResult:
     """Create one message per reachable patient and queue its email; commits once at the end."""
     session = uow.session
-    problems, forms = _check_draft(session, draft)
-    if problems:
-        raise InvalidInput("This message cannot be sent yet: " + "; ".join(problems) + ".")
-    if draft.sender_user_id is not None:
-        check_can_send(session, draft.sender_user_id)
-    files = check_files(draft.attachments)
-    site = session.scalars(select(Site)).one()
+    forms, files, site = _prepare(session, draft)
     header, envelope = from_header(site, settings)
     domain = envelope.rpartition("@")[2] or "accueil.invalid"
     options = draft.options.to_data()

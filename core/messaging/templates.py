@@ -84,6 +84,11 @@ def _options_from_data(data: dict[str, object]) -> MessageOptions:
         identity_checks=tuple(data.get("identity_checks") or ("date_of_birth",)))  # type: ignore[arg-type]
 
 
+def _stored_options(options: MessageOptions) -> dict[str, object]:
+    """A template never keeps a password: it is given per patient at send time."""
+    return {k: v for k, v in options.to_data().items() if k != "password_scrypt"}
+
+
 def _check(session: Session, data: TemplateData) -> list[int]:
     problems: list[str] = []
     if not data.name.strip():
@@ -119,7 +124,7 @@ def save_template(uow: UnitOfWork, data: TemplateData) -> int:
     template.name, template.kind, template.language = data.name.strip(), data.kind, data.language
     template.subject, template.salutation, template.body_html = data.subject, data.salutation, data.body_html
     template.secure_message = data.secure_message
-    template.options = {k: v for k, v in data.options.to_data().items() if k != "password_scrypt"}
+    template.options = _stored_options(data.options)
     template.built_in = data.built_in if data.id is None else template.built_in
     template.updated_at = utcnow()
     session.add(template)
@@ -186,7 +191,7 @@ def ensure_default_templates(session: Session) -> int:
             continue
         session.add(Template(name=data.name, kind=data.kind, language=data.language, subject=data.subject,
                              salutation=data.salutation, body_html=data.body_html, secure_message=None,
-                             options={k: v for k, v in data.options.to_data().items() if k != "password_scrypt"},
+                             options=_stored_options(data.options),
                              built_in=True))
         added += 1
     session.flush()
