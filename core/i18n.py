@@ -1,7 +1,8 @@
 """One translation function for every face: ``_("English source text")``.
 
-English is the source language; the French catalogue is ``core/locale/fr.po`` (gettext's PO
-format, so translators' tools work on it). The catalogue is parsed on first use, not at
+English is the source language; the French catalogue is ``core/locale/fr.po`` plus one file
+per area, ``core/locale/fr-AREA.po`` (gettext's PO format, so translators' tools work on
+them; one file per area keeps parallel work on different sections from colliding). The catalogue is parsed on first use, not at
 import. The interface language is per process (one SSH session = one process = one user) and
 ``set_language`` switches it at run time; the portal, which serves many patients in one
 process, passes the language explicitly to ``translate``.
@@ -44,8 +45,11 @@ def translate(message: str, language: str) -> str:
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
-    path = LOCALE_DIR / f"{language}.po"
-    return parse_po(path.read_text(encoding="utf-8")) if path.exists() else {}
+    entries: dict[str, str] = {}
+    for path in [LOCALE_DIR / f"{language}.po", *sorted(LOCALE_DIR.glob(f"{language}-*.po"))]:
+        if path.exists():
+            entries.update(parse_po(path.read_text(encoding="utf-8")))
+    return entries
 
 
 def parse_po(text: str) -> dict[str, str]:

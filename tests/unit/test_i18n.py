@@ -9,13 +9,13 @@ from core.i18n import _ as translate_current
 from core.i18n import catalogue, parse_po, set_language, translate
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("core", "tui", "screens", "accueil", "themes")
+SOURCES = ("core", "tui", "screens", "accueil", "themes", "portal")
 
 
 def translatable_strings() -> dict[str, str]:
     found: dict[str, str] = {}
     for folder in SOURCES:
-        for path in (ROOT / folder).rglob("*.py"):
+        for path in (ROOT / folder).rglob("*.py") if (ROOT / folder).is_dir() else ():
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
                 if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
