@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,9 @@ from core.db.models import DelegateEmail, Event, FormRequest, Message, Notificat
 from core.outbox.queue import enqueue
 from core.outbox.worker import email_payload
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.bootstrap import Accueil
 
 VIEWED, COMPLETED, NO_RESPONSE = "viewed", "completed", "no_response"
 
@@ -120,4 +124,12 @@ def check_no_response(session: Session, *, settings: Settings, cipher: SiteCiphe
         responded = session.scalar(select(exists().where(Event.message_id == message.id, Event.kind.in_(responses))))
         if not responded:
             queued += notify(session, message, NO_RESPONSE, settings=settings, cipher=cipher, now=now)
+    return queued
+
+
+def run_no_response_check(app: Accueil, now: datetime) -> int:
+    """``check_no_response`` in its own unit of work, as the worker's scheduler runs it."""
+    with app.uow(write=True) as uow:
+        queued = check_no_response(uow.session, settings=app.settings, cipher=app.cipher, now=now)
+        uow.commit()
     return queued

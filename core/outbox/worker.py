@@ -36,6 +36,7 @@ from core.crypto import SiteCipher, SiteKeyError
 from core.db.models import utcnow
 from core.outbox import queue
 from core.outbox.queue import DEFAULT_POLICY, ClaimedItem, LostClaim, Recovery, RetryPolicy
+from core.outbox.scheduler import Scheduler
 from core.outbox.transports import (
     ConnectionFailure,
     DeliveryUncertain,
@@ -79,6 +80,7 @@ class Worker:
         # any other outcome and at the batch's end, whichever comes first.
         self._accepted: list[ClaimedItem] = []
         self._stop: threading.Event | None = None  # set by run(): a batch gives back what it has not started
+        self.scheduler = Scheduler()
 
     def recover(self) -> Recovery:
         now = self.clock()
@@ -128,6 +130,7 @@ class Worker:
         self._stop = stop
         try:
             while not stop.is_set():
+                self.scheduler.run_due(self.app, self.clock())
                 try:
                     claimed = self.run_once()
                 except Exception as exc:  # noqa: BLE001 - a database hiccup must not end the worker
@@ -265,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.once:
             worker.recover()
+            worker.scheduler.run_due(app, worker.clock())
             while worker.run_once():
                 pass
             worker.transport.close()

@@ -204,3 +204,17 @@ def test_form_answers_are_validated_and_encrypted(clinic) -> None:
     with app.uow() as uow:
         stored = uow.session.scalar(select(FormRequest.answers_ciphertext).where(FormRequest.id == request_id))
     assert b"2026-01-15" not in stored and b"Oui" not in stored
+
+
+def test_the_workers_scheduler_runs_the_no_response_check_once_per_interval(clinic) -> None:
+    from core.outbox.scheduler import JOBS, Job, Scheduler
+
+    app, patient, ids = clinic
+    send(app, patient, ids["usera"], allow_reply=True, notify_no_response_days=3)
+    broken = Job("broken", "core.outbox.scheduler:no_such_job", timedelta(minutes=1))
+    scheduler = Scheduler(jobs=(broken, *JOBS))  # a failing job must not keep the next one from running
+    later = datetime.now(UTC) + timedelta(days=4)
+    assert scheduler.run_due(app, later) == 1
+    assert scheduler.run_due(app, later + timedelta(minutes=1)) == 0  # not due again yet
+    assert Scheduler().run_due(app, later + timedelta(minutes=10)) == 0  # a fresh worker: nothing twice
+    assert told(app) == {"a:no_response": 1}
