@@ -91,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    # Plain `accueil` opens the app: building the whole parser (argparse asks gettext for every
+    # help string) would only delay the first screen.
+    args = build_parser().parse_args(arguments) if arguments else argparse.Namespace(command=None)
     from core.errors import AccueilError
     from core.settings import SettingsError, load_settings
 

@@ -6,7 +6,8 @@ script; ``python -m accueil`` if it is not on PATH) started in a pseudo-terminal
 a temporary folder and kept for the next run). The bench reads the terminal until no byte has
 arrived for 500 ms after the first one (the screen has settled), and records the time of the
 last byte since the command was started and the bytes written. It then presses the quit key and
-checks the app ended cleanly. Goal: ≤ 400 ms and ≤ 9 KB (median of the runs).
+checks the app ended cleanly. Goal: ≤ 400 ms and ≤ 9 KB (median of the runs). One untimed start
+comes first, so that the timed ones run from compiled .pyc files as an installed copy does.
 
 For scale, it also times a bare Textual app holding only an Input and a DataTable, started the
 same way, run for run in turn with the app so that both see the same load on a shared machine
@@ -81,8 +82,11 @@ def demo_clinic(patients: int) -> dict[str, str]:
 
 def terminal_environment(extra: Mapping[str, str]) -> dict[str, str]:
     """A plain SSH session's environment: xterm-256color, no developer settings, no Textual tweaks."""
+    # PYTHONDONTWRITEBYTECODE is a property of this build machine, not of a clinic's server: an
+    # installed Accueil runs from compiled .pyc files, as the bare app's Textual does here.
     env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("ACCUEIL_", "TEXTUAL")) and name not in {"COLORTERM", "NO_COLOR"}}
+           if not name.startswith(("ACCUEIL_", "TEXTUAL"))
+           and name not in {"COLORTERM", "NO_COLOR", "PYTHONDONTWRITEBYTECODE"}}
     env.update({"TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)})
     env.update(extra)
     return env
@@ -179,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="accueil-bench-bare-") as folder:
         script = Path(folder) / "bare.py"
         script.write_text(BARE_APP)
+        # One untimed start of each first: it compiles the .pyc files an installed copy would have.
+        run_once(command, env, quit_key=QUIT_KEY)
+        if not args.no_baseline:
+            run_once([sys.executable, str(script)], env, quit_key=QUIT_KEY)
         # Interleaved, so that both see the same load on a shared machine.
         for _ in range(args.runs):
             if not args.no_baseline:

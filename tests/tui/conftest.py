@@ -9,6 +9,7 @@ local times are the same whatever day the tests run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from textual.pilot import Pilot
+from textual.worker import WorkerFailed
 
 from core.bootstrap import Accueil
 from core.db.models import Appointment, ConnectedSystem, Patient, Provider
@@ -155,7 +157,8 @@ async def settle(pilot: Pilot[int]) -> None:
     for _round in range(500):
         if quiet == 2:
             return
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerFailed):  # the app handles its workers' failures; tests check how
+            await app.workers.wait_for_complete()
         await pilot.pause()
         opening = getattr(app, "accueil", None) is None and app.return_code is None
         quiet = 0 if opening or any(worker.is_running for worker in app.workers) else quiet + 1

@@ -44,7 +44,9 @@ async def test_function_keys_switch_sections_and_each_keeps_its_place(make_app: 
 
 async def test_no_section_without_a_screen(make_app: AppFactory) -> None:
     app = make_app()
-    assert set(app.MODES) == {"patients", "messages"}
+    # Patients is the default mode (its screen comes from get_default_screen); the others are MODES.
+    assert set(app.MODES) == {"messages"}
+    assert isinstance(app.get_default_screen(), PatientsScreen)
 
 
 async def _palette_titles(pilot, query: str) -> list[str]:  # type: ignore[no-untyped-def]
