@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 OPEN_GROUP = "open-clinic"
 PATIENTS = "patients"
 MESSAGES = "messages"
+SITE = "site"
 
 
 def _outbox_screen() -> Screen[None]:
@@ -58,12 +59,18 @@ def _outbox_screen() -> Screen[None]:
     return OutboxScreen()
 
 
+def _site_screen() -> Screen[None]:
+    from screens.site import SiteScreen
+
+    return SiteScreen()
+
+
 class AccueilApp(App[int]):
     """The whole terminal app; screens reach the open clinic through ``accueil``."""
 
     CSS_PATH = STYLESHEET
     TITLE = "Accueil"
-    MODES = {PATIENTS: PatientsScreen, MESSAGES: _outbox_screen}
+    MODES = {PATIENTS: PatientsScreen, MESSAGES: _outbox_screen, SITE: _site_screen}
     DEFAULT_MODE = PATIENTS
     COMMANDS = set(PROVIDERS)
     BINDINGS = [
@@ -82,6 +89,8 @@ class AccueilApp(App[int]):
                 tooltip=N_("Go to the Patients section: search and open patient records.")),
         Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages",
                 tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
+        Binding("f6", f"section('{SITE}')", N_("Site"), id="app.site",
+                tooltip=N_("Go to the Site section: the clinic's account and its custom From address.")),
     ]
 
     def __init__(self, settings: Settings, opener: Callable[[], Accueil], *, clock: Clock | None = None) -> None:
@@ -153,6 +162,9 @@ class AccueilApp(App[int]):
         screen = self.screen_stack[0]  # the Messages section's base screen, now current
         if isinstance(screen, OutboxScreen):
             self.call_after_refresh(screen.show_filter, "uncertain")
+
+    def command_site(self) -> None:
+        self.switch_mode(SITE)
 
     def on_unmount(self) -> None:
         if self.accueil is not None:

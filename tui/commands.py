@@ -64,6 +64,14 @@ class MessageCommands(AreaProvider):
     )
 
 
-PROVIDERS = (PatientCommands, MessageCommands, AppCommands)
+class SiteCommands(AreaProvider):
+    COMMANDS = (
+        (N_("site: account and custom From address"),
+         N_("Go to the Site section: sender name, contacts, custom From address and its DNS records."),
+         "command_site"),
+    )
 
-__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands"]
+
+PROVIDERS = (PatientCommands, MessageCommands, SiteCommands, AppCommands)
+
+__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands", "SiteCommands"]
