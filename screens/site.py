@@ -7,7 +7,8 @@ leaves from, every finding of the last check (each record found, what is wrong),
 records to create (``c`` copies them), and the history of checks. A fallback (SI-4) is shown at
 the top in the error colour. Keys: ``e`` edits the details, ``f`` sets the custom address (its
 DNS is checked at once), ``r`` checks it again, ``a`` / ``d`` approve or decline (only for an
-operator, when an address waits), ``x`` goes back to the no-reply address.
+operator, when an address waits), ``x`` goes back to the no-reply address, ``u`` opens the
+audit viewer (``screens.audit_viewer``).
 
 Every database and DNS call runs in a thread worker through ``core.sender``.
 """
@@ -133,7 +134,7 @@ class SiteScreen(Screen[None]):
                 tooltip=N_("Change the email friendly name and the contact addresses.")),
         Binding("f", "set_from", N_("From"), id="site.from",
                 tooltip=N_("Set or change the custom From address; its DNS records are checked at once.")),
-        Binding("r", "recheck", N_("Check"), id="site.check",
+        Binding("r", "recheck", N_("Check"), id="site.check", show=False,
                 tooltip=N_("Check the custom From address's DNS records again.")),
         Binding("c", "copy_records", N_("Copy"), id="site.copy",
                 tooltip=N_("Copy the DNS records to create to the clipboard.")),
@@ -141,8 +142,10 @@ class SiteScreen(Screen[None]):
                 tooltip=N_("Approve the custom From address waiting for approval (operators).")),
         Binding("d", "decide(False)", N_("Decline"), id="site.decline",
                 tooltip=N_("Decline the custom From address waiting for approval (operators).")),
-        Binding("x", "clear_from", N_("No-reply"), id="site.clear",
+        Binding("x", "clear_from", N_("No-reply"), id="site.clear", show=False,
                 tooltip=N_("Stop using the custom From address: back to the default no-reply address.")),
+        Binding("u", "audit", N_("Audit"), id="site.audit",
+                tooltip=N_("Open the audit trail: who saw a record, what a user did, its integrity check.")),
     ]
     DEFAULT_CSS = """
     #site-page { height: 1fr; background: $surface; padding: 0 1; }
@@ -299,6 +302,11 @@ class SiteScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen(_("Stop using the custom From address and send from the default "
                                              "no-reply address?")), decided)
+
+    def action_audit(self) -> None:
+        from screens.audit_viewer import AuditViewerScreen
+
+        self.app.push_screen(AuditViewerScreen())
 
     def action_copy_records(self) -> None:
         last = self.account.custom.last if self.account is not None else None

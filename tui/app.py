@@ -166,6 +166,12 @@ class AccueilApp(App[int]):
     def command_site(self) -> None:
         self.switch_mode(SITE)
 
+    def command_audit_trail(self) -> None:
+        from screens.audit_viewer import AuditViewerScreen
+
+        self.switch_mode(SITE)
+        self.push_screen(AuditViewerScreen())
+
     def on_unmount(self) -> None:
         if self.accueil is not None:
             self.accueil.dispose()

@@ -69,6 +69,8 @@ class SiteCommands(AreaProvider):
         (N_("site: account and custom From address"),
          N_("Go to the Site section: sender name, contacts, custom From address and its DNS records."),
          "command_site"),
+        (N_("site: audit trail"), N_("Who saw a patient's record, what a user did, and the trail's integrity."),
+         "command_audit_trail"),
     )
 
 

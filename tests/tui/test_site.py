@@ -159,3 +159,38 @@ def test_site_snapshot(snap_compare: Callable[..., bool], make_app: AppFactory, 
 def test_site_snapshot_in_french(snap_compare: Callable[..., bool], make_app: AppFactory, pending_yellow: None) -> None:
     set_language("fr")
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=open_site)
+
+
+async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: AppFactory, clinic: Accueil) -> None:
+    from core import audit
+    from core.db.models import Patient
+    from screens.audit_viewer import AuditViewerScreen
+
+    with clinic.uow(write=True) as uow:
+        marie = uow.session.scalar(select(Patient.id).where(Patient.chart_id == "100101"))
+        audit.record(uow.session, actor="reception2", action="patient.view", patient_id=marie)
+        uow.commit()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_site(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditViewerScreen)
+        assert str(screen.query_one("#audit-verify").render()).startswith("Audit trail intact:")
+        await pilot.press(*"100101", "enter")
+        await settle(pilot)
+        assert [(r.actor, r.action, r.chart_id) for r in screen.rows] == [("reception2", "patient.view", "100101")]
+        await pilot.press("tab", "tab", *"2025-13-01", "enter")
+        await settle(pilot)
+        assert "2025-13-01 is not a date (YYYY-MM-DD)." in [n.message for n in app._notifications]
+        await pilot.press("ctrl+u", "ctrl+s")
+        await settle(pilot)
+        exported = list((clinic.data_dir / "exports").glob("audit-*.csv"))
+        assert len(exported) == 1 and "reception2" in exported[0].read_text(encoding="utf-8-sig")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, SiteScreen)
+    with clinic.uow() as uow:
+        actions = uow.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-2:] == ["audit.view", "audit.export"]
