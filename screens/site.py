@@ -8,7 +8,7 @@ records to create (``c`` copies them), and the history of checks. A fallback (SI
 the top in the error colour. Keys: ``e`` edits the details, ``f`` sets the custom address (its
 DNS is checked at once), ``r`` checks it again, ``a`` / ``d`` approve or decline (only for an
 operator, when an address waits), ``x`` goes back to the no-reply address, ``u`` opens the
-audit viewer (``screens.audit_viewer``).
+audit viewer (``screens.audit_viewer``), ``s`` the staff administration (``screens.admin_users``).
 
 Every database and DNS call runs in a thread worker through ``core.sender``.
 """
@@ -124,7 +124,8 @@ class SiteScreen(Screen[None]):
     SCREEN_HELP: ClassVar[str] = N_(
         "The clinic's account: the name patients see as the sender, the contacts, and an optional From "
         "address on the clinic's own domain. That address is used only when its DNS records (SPF or DKIM, "
-        "and DMARC) are valid and an operator has approved it; it is checked again every day.")
+        "and DMARC) are valid and an operator has approved it; it is checked again every day. "
+        "u opens the audit trail, s the staff accounts and licences.")
     FIELD_HELP: ClassVar[dict[str, str]] = {
         "site-page": N_("Up and Down scroll the page. The records to create are exactly what to type at "
                         "the clinic's DNS provider."),
@@ -144,8 +145,10 @@ class SiteScreen(Screen[None]):
                 tooltip=N_("Decline the custom From address waiting for approval (operators).")),
         Binding("x", "clear_from", N_("No-reply"), id="site.clear", show=False,
                 tooltip=N_("Stop using the custom From address: back to the default no-reply address.")),
-        Binding("u", "audit", N_("Audit"), id="site.audit",
+        Binding("u", "audit", N_("Audit"), id="site.audit", show=False,
                 tooltip=N_("Open the audit trail: who saw a record, what a user did, its integrity check.")),
+        Binding("s", "staff", N_("Staff"), id="site.staff", show=False,
+                tooltip=N_("Staff accounts: roles, permissions, delegate emails and licences.")),
     ]
     DEFAULT_CSS = """
     #site-page { height: 1fr; background: $surface; padding: 0 1; }
@@ -307,6 +310,11 @@ class SiteScreen(Screen[None]):
         from screens.audit_viewer import AuditViewerScreen
 
         self.app.push_screen(AuditViewerScreen())
+
+    def action_staff(self) -> None:
+        from screens.admin_users import StaffScreen
+
+        self.app.push_screen(StaffScreen())
 
     def action_copy_records(self) -> None:
         last = self.account.custom.last if self.account is not None else None

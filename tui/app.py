@@ -172,6 +172,12 @@ class AccueilApp(App[int]):
         self.switch_mode(SITE)
         self.push_screen(AuditViewerScreen())
 
+    def command_staff(self) -> None:
+        from screens.admin_users import StaffScreen
+
+        self.switch_mode(SITE)
+        self.push_screen(StaffScreen())
+
     def on_unmount(self) -> None:
         if self.accueil is not None:
             self.accueil.dispose()

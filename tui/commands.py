@@ -71,6 +71,8 @@ class SiteCommands(AreaProvider):
          "command_site"),
         (N_("site: audit trail"), N_("Who saw a patient's record, what a user did, and the trail's integrity."),
          "command_audit_trail"),
+        (N_("site: staff and licences"), N_("Staff accounts: roles, permissions, delegate emails and licences."),
+         "command_staff"),
     )
 
 

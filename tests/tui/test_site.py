@@ -194,3 +194,36 @@ async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: App
     with clinic.uow() as uow:
         actions = uow.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions[-2:] == ["audit.view", "audit.export"]
+
+
+async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> None:
+    from screens.admin_users import StaffScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_site(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StaffScreen) and screen.rows == []
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
+        await settle(pilot)
+        assert [r.username for r in screen.rows] == ["dre.tremblay"]
+        await pilot.press("g", "k")
+        await settle(pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"adjointe@plateau.example", "enter")
+        await settle(pilot)
+        row = screen.rows[0]
+        assert (row.holds_licence, row.can_campaigns, row.delegates) == (True, True, ("adjointe@plateau.example",))
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"chirurgien", "enter")
+        await settle(pilot)
+        assert any("Unknown role chirurgien" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, SiteScreen)
