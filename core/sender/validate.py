@@ -62,35 +62,41 @@ def check_address(address: str, settings: SenderSettings, *, lookup: Lookup | No
     findings: list[Finding] = []
     to_create: list[RecordToCreate] = []
     valid: dict[str, bool | None] = {}
-    try:
+    dead = False  # once the server has not answered, the other checks are not tried (each would wait)
+    for check in ("spf", "dkim", "dmarc"):
+        if dead:
+            findings.append(_unknown(check))
+            valid[check] = None
+            continue
+        try:
+            valid[check] = _run(check, lookup, domain, settings, findings, to_create)
+        except DnsUnavailable:
+            findings.append(_unknown(check))
+            valid[check] = None
+            dead = True
+    return DomainReport(address.strip(), domain, status_of(valid["spf"], valid["dkim"], valid["dmarc"]),
+                        valid["spf"], valid["dkim"], valid["dmarc"], findings, to_create)
+
+
+def _run(check: str, lookup: Lookup, domain: str, settings: SenderSettings, findings: list[Finding],
+         to_create: list[RecordToCreate]) -> bool:
+    if check == "spf":
         spf = check_spf(lookup, domain, settings.spf_include)
         findings += spf.findings
-        valid["spf"] = spf.valid
         if not spf.valid:
             to_create.append(RecordToCreate(domain, "TXT", suggested_record(spf.records, settings.spf_include),
                                             "spf.fix"))
-    except DnsUnavailable:
-        findings.append(_unknown("spf"))
-        valid["spf"] = None
-    try:
+        return spf.valid
+    if check == "dkim":
         dkim = check_dkim(lookup, domain, settings.dkim_selectors)
         findings += dkim.findings
-        valid["dkim"] = dkim.valid
         to_create += [RecordToCreate(name, "CNAME", target, "dkim.fix") for name, target in dkim.missing]
-    except DnsUnavailable:
-        findings.append(_unknown("dkim"))
-        valid["dkim"] = None
-    try:
-        dmarc = check_dmarc(lookup, domain)
-        findings += dmarc.findings
-        valid["dmarc"] = dmarc.valid
-        if not dmarc.valid:
-            to_create.append(RecordToCreate(f"_dmarc.{domain}", "TXT", "v=DMARC1; p=none", "dmarc.fix"))
-    except DnsUnavailable:
-        findings.append(_unknown("dmarc"))
-        valid["dmarc"] = None
-    return DomainReport(address.strip(), domain, status_of(valid["spf"], valid["dkim"], valid["dmarc"]),
-                        valid["spf"], valid["dkim"], valid["dmarc"], findings, to_create)
+        return dkim.valid
+    dmarc = check_dmarc(lookup, domain)
+    findings += dmarc.findings
+    if not dmarc.valid:
+        to_create.append(RecordToCreate(f"_dmarc.{domain}", "TXT", "v=DMARC1; p=none", "dmarc.fix"))
+    return dmarc.valid
 
 
 def status_of(spf: bool | None, dkim: bool | None, dmarc: bool | None) -> str:
