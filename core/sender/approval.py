@@ -101,8 +101,10 @@ def submit(app: Accueil, address: str, *, now: datetime | None = None) -> CheckE
         row = DomainCheck(address=address, checked_at=now, status=report.status, findings=report.to_data())
         session.add(row)
         session.flush()
-        if same and site.custom_from_state == APPROVED and report.status in (GREEN, YELLOW):
-            pass  # the approved address checked again: still approved
+        if same and site.custom_from_state == APPROVED and report.status in (GREEN, YELLOW, UNKNOWN):
+            pass  # the approved address checked again: still approved (one timeout proves nothing)
+        elif same and site.custom_from_state == PENDING and report.status in (GREEN, YELLOW):
+            pass  # still valid, still waiting: the operator was already asked
         elif report.status in (GREEN, YELLOW):
             site.custom_from_state, site.custom_from_approved_at = PENDING, None
             notices.approval_request(session, app.settings, app.cipher, address=address, status=report.status,

@@ -114,6 +114,9 @@ def test_a_changed_address_needs_approval_again(staff) -> None:
     approval.submit(staff, "no-reply@green.test")  # the same address checked again stays approved
     assert state(staff) == ("no-reply@green.test", "approved")
     approval.submit(staff, "no-reply@spfonly.test")
+    approval.submit(staff, "no-reply@spfonly.test")  # checked again while waiting: the operator is asked once
+    assert len(outbox(staff)) == 2
+    approval.submit(staff, "no-reply@spfonly.test")
     assert state(staff) == ("no-reply@spfonly.test", "pending")
     with staff.uow() as uow:
         assert sender_for(uow.session, staff.settings).envelope_from == "no-reply@accueil.example"
@@ -200,3 +203,15 @@ def test_mail_from_an_approved_address_is_signed_and_verifies(staff, dns_server:
     tampered = signed[2].replace(b"To: eloise@example.com", b"To: eloise@example.net")
     assert tampered != signed[2]
     assert not dkim.verify(tampered, dnsfunc=receiver_dns(dns_server.port))
+
+
+def test_a_manual_check_that_times_out_keeps_the_approval(staff, dns_server: ZoneServer) -> None:
+    dns_server.set_zone("flaky.test", clinic("flaky.test", f"@ TXT {GOOD_SPF}\n{DKIM}{DMARC}"))
+    approve(staff, "no-reply@flaky.test")
+    dns_server.set_silent("flaky.test.")
+    assert approval.submit(staff, "no-reply@flaky.test").status == "unknown"
+    assert state(staff) == ("no-reply@flaky.test", "approved")
+    dns_server.set_zone("flaky.test", clinic("flaky.test", ""))
+    dns_server.set_silent()
+    assert approval.submit(staff, "no-reply@flaky.test").status == "red"
+    assert state(staff) == ("no-reply@flaky.test", "invalid")
