@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     init = site.add_parser("init", help="set up the clinic in a new database (creates the site key if needed)")
     init.add_argument("--name", required=True, help="the clinic's name")
     init.add_argument("--admin-email", help="clinical administrator / support contact email")
+    from accueil.site_cli import add_parsers as add_site_parsers
+
+    add_site_parsers(site)
 
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command",
                                                                                metavar="ACTION", required=True)
@@ -196,6 +199,11 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
 def _site(settings: Settings, args: argparse.Namespace) -> int:
     from core.bootstrap import bootstrap
     from core.site import init_site
+
+    if args.site_command != "init":
+        from accueil.site_cli import run
+
+        return run(settings, args)
 
     app = bootstrap(settings, require_site=False)
     try:

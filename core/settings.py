@@ -50,6 +50,24 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class SenderSettings:
+    """The custom From address's checks and signing (SI-2..SI-4); see ``core/sender``."""
+
+    dns_server: str | None = field(default=None, metadata=doc("Resolver address for the DNS checks. Empty: the system's."))
+    dns_port: int = field(default=53, metadata=doc("Resolver port (tests point it at a loopback server)."))
+    dns_timeout_seconds: float = field(default=5.0, metadata=doc("How long one DNS check may take before 'could not check'."))
+    spf_include: str = field(default="_spf.accueil.example",
+                             metadata=doc("The product's SPF domain a clinic's record must include."))
+    dkim_selectors: dict[str, str] = field(
+        default_factory=lambda: {"accueil1": "accueil1._domainkey.accueil.example",
+                                 "accueil2": "accueil2._domainkey.accueil.example"},
+        metadata=doc("DKIM selector = the product's key host its CNAME must point at; the first one signs."))
+    dkim_key_file: Path | None = field(
+        default=None, metadata=doc("The product's DKIM private key (mode 600). Empty: `dkim.key` in the config folder."))
+    operator_email: str | None = field(default=None, metadata=doc("Where custom From approval requests are emailed."))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting Accueil reads. Each field's ``doc`` metadata is its documentation."""
 
@@ -93,6 +111,7 @@ class Settings:
     )
     timezone: str = field(default="America/Toronto", metadata=doc("The clinic's time zone (IANA name)."))
     link_valid_days: int = field(default=30, metadata=doc("How long a secure-message link stays valid, in days."))
+    sender: SenderSettings = field(default_factory=SenderSettings, metadata=doc("Custom From address settings."))
     keymap: dict[str, str] = field(
         default_factory=dict,
         metadata=doc("Key remapping: a [keymap] table of binding id = key(s), e.g. \"patients.open\" = \"f5\"."),
@@ -115,6 +134,9 @@ class Settings:
 
     def resolved_key_file(self) -> Path:
         return self.key_file if self.key_file is not None else self.resolved_config_dir() / "site.key"
+
+    def resolved_dkim_key_file(self) -> Path:
+        return self.sender.dkim_key_file or self.resolved_config_dir() / "dkim.key"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

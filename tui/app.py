@@ -53,6 +53,7 @@ OPEN_GROUP = "open-clinic"
 # section in MODES costs a second style refresh and two more layouts before the first frame.
 PATIENTS = "_default"
 MESSAGES = "messages"
+SITE = "site"
 
 
 def _outbox_screen() -> Screen[None]:
@@ -61,12 +62,18 @@ def _outbox_screen() -> Screen[None]:
     return OutboxScreen()
 
 
+def _site_screen() -> Screen[None]:
+    from screens.site import SiteScreen
+
+    return SiteScreen()
+
+
 class AccueilApp(App[int]):
     """The whole terminal app; screens reach the open clinic through ``accueil``."""
 
     CSS_PATH = STYLESHEET
     TITLE = "Accueil"
-    MODES = {MESSAGES: _outbox_screen}
+    MODES = {MESSAGES: _outbox_screen, SITE: _site_screen}
     COMMANDS = set(PROVIDERS)
     # Our theme as the reactive's default rather than set in __init__: setting it there makes
     # Textual refresh the whole stylesheet twice before the first frame (~10% of start-up).
@@ -87,6 +94,8 @@ class AccueilApp(App[int]):
                 tooltip=N_("Go to the Patients section: search and open patient records.")),
         Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages",
                 tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
+        Binding("f6", f"section('{SITE}')", N_("Site"), id="app.site",
+                tooltip=N_("Go to the Site section: the clinic's account and its custom From address.")),
     ]
 
     def __init__(self, settings: Settings, opener: Callable[[], Accueil], *, clock: Clock | None = None) -> None:
@@ -166,6 +175,21 @@ class AccueilApp(App[int]):
         screen = self.screen_stack[0]  # the Messages section's base screen, now current
         if isinstance(screen, OutboxScreen):
             self.call_after_refresh(screen.show_filter, "uncertain")
+
+    def command_site(self) -> None:
+        self.switch_mode(SITE)
+
+    def command_audit_trail(self) -> None:
+        from screens.audit_viewer import AuditViewerScreen
+
+        self.switch_mode(SITE)
+        self.push_screen(AuditViewerScreen())
+
+    def command_staff(self) -> None:
+        from screens.admin_users import StaffScreen
+
+        self.switch_mode(SITE)
+        self.push_screen(StaffScreen())
 
     def on_unmount(self) -> None:
         if self.accueil is not None:

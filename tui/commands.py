@@ -64,6 +64,18 @@ class MessageCommands(AreaProvider):
     )
 
 
-PROVIDERS = (PatientCommands, MessageCommands, AppCommands)
+class SiteCommands(AreaProvider):
+    COMMANDS = (
+        (N_("site: account and custom From address"),
+         N_("Go to the Site section: sender name, contacts, custom From address and its DNS records."),
+         "command_site"),
+        (N_("site: audit trail"), N_("Who saw a patient's record, what a user did, and the trail's integrity."),
+         "command_audit_trail"),
+        (N_("site: staff and licences"), N_("Staff accounts: roles, permissions, delegate emails and licences."),
+         "command_staff"),
+    )
 
-__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands"]
+
+PROVIDERS = (PatientCommands, MessageCommands, SiteCommands, AppCommands)
+
+__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands", "SiteCommands"]

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core import audit, events
 from core.crypto import SiteCipher
@@ -45,6 +44,7 @@ from core.messaging.attachments import CheckedFile, check_files
 from core.messaging.render import RenderContext, RenderedMessage, render_message
 from core.outbox.queue import enqueue
 from core.outbox.worker import email_payload
+from core.sender.identity import sender_for
 from core.settings import Settings
 from core.uow import UnitOfWork
 
@@ -138,9 +138,9 @@ def skip_reason(patient: Patient, kind: str) -> str | None:
 
 
 def from_header(site: Site, settings: Settings) -> tuple[str, str]:
-    """(display header, envelope address). The approved custom address comes with the site-account issue."""
-    address = settings.noreply_address
-    return str(Address(display_name=site.email_friendly_name, addr_spec=address)), address
+    """(display header, envelope address): the approved custom address or the no-reply one."""
+    identity = sender_for(object_session(site), settings)  # type: ignore[arg-type]
+    return identity.from_header, identity.envelope_from
 
 
 def _check_draft(session: Session, draft: Draft) -> tuple[list[str], list[EForm]]:
@@ -229,8 +229,8 @@ def send_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Sit
     """Create one message per reachable patient and queue its email; commits once at the end."""
     session = uow.session
     forms, files, site = _prepare(session, draft)
-    header, envelope = from_header(site, settings)
-    domain = envelope.rpartition("@")[2] or "accueil.invalid"
+    identity = sender_for(session, settings)
+    header, envelope, domain = identity.from_header, identity.envelope_from, identity.domain
     options = draft.options.to_data()
     now = utcnow()
     message_ids: list[int] = []
@@ -242,14 +242,15 @@ def send_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Sit
             continue
         message_ids.append(_send_one(session, draft, patient, site, settings, cipher, forms, files,
                                      header=header, envelope=envelope, domain=domain, options=options, now=now,
-                                     actor=uow.actor))
+                                     actor=uow.actor, sign=identity.sign))
     uow.commit()
     return SendResult(message_ids, skipped)
 
 
 def _send_one(session: Session, draft: Draft, patient: Patient, site: Site, settings: Settings, cipher: SiteCipher,
               forms: list[EForm], files: list[CheckedFile], *, header: str, envelope: str, domain: str,
-              options: dict[str, object], now: datetime, actor: str) -> int:
+              options: dict[str, object], now: datetime, actor: str,
+              sign: Callable[[bytes], bytes] = bytes) -> int:
     token = secrets.token_urlsafe(32)  # 256 bits
     marker = "LINK-" + secrets.token_hex(16)
     link = f"{settings.portal_base_url.rstrip('/')}/m/{marker}"
@@ -287,8 +288,8 @@ def _send_one(session: Session, draft: Draft, patient: Patient, site: Site, sett
         rows.append({"kind": events.MESSAGE_SENT, **common})
     rows += [{"kind": events.FORM_SENT, "form_request_id": r.id, **common} for r in requests]
     events.record_events(session, rows, at=now)
-    email = _email(rendered, header=header, to=patient.email or "", message_id=message_id_header, marker=marker,
-                   token=token, now=now)
+    email = sign(_email(rendered, header=header, to=patient.email or "", message_id=message_id_header,
+                        marker=marker, token=token, now=now))
     enqueue(session, kind="email", idempotency_key=f"email:message:{message.id}", message_id=message.id,
             payload=email_payload(sender=envelope, to=patient.email or "", message_bytes=email, cipher=cipher))
     audit.record(session, actor=actor, action="message.send", patient_id=patient.id,

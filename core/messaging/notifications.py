@@ -14,7 +14,6 @@ chart ID only (no name, no content).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from core.crypto import SiteCipher
 from core.db.models import DelegateEmail, Event, FormRequest, Message, Notification, Patient, Site, User
 from core.outbox.queue import enqueue
 from core.outbox.worker import email_payload
+from core.sender.identity import sender_for
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def notify(session: Session, message: Message, kind: str, *, settings: Settings,
         return 0
     user_id, addresses, language = recipients(session, message)
     chart = session.scalar(select(Patient.chart_id).where(Patient.id == message.patient_id))
-    site = session.scalars(select(Site)).one()
+    identity = sender_for(session, settings)
     subject, body = _TEXT.get(language, _TEXT["en"])[kind]
     text = body.format(chart=chart, sent=message.created_at.date().isoformat())
     for address in addresses:
@@ -87,15 +87,15 @@ def notify(session: Session, message: Message, kind: str, *, settings: Settings,
                                  patient_id=message.patient_id, created_at=now))
         session.flush()
         mail = EmailMessage()
-        mail["From"] = str(Address(display_name=site.email_friendly_name, addr_spec=settings.noreply_address))
+        mail["From"] = identity.from_header
         mail["To"] = address
         mail["Subject"] = subject
         mail["Date"] = formatdate(now.timestamp(), usegmt=True)
-        mail["Message-ID"] = make_msgid(domain=settings.noreply_address.rpartition("@")[2] or "accueil.invalid")
+        mail["Message-ID"] = make_msgid(domain=identity.domain)
         mail.set_content(text)
         enqueue(session, kind="email", idempotency_key=f"notify:{kind}:{message.id}:{address}",
-                payload=email_payload(sender=settings.noreply_address, to=address, message_bytes=bytes(mail),
-                                      cipher=cipher))
+                payload=email_payload(sender=identity.envelope_from, to=address,
+                                      message_bytes=identity.sign(bytes(mail)), cipher=cipher))
     if not addresses:
         # Still recorded, so the scheduler does not try again every minute; the Site screen lists
         # notifications that had nowhere to go.

@@ -1,0 +1,160 @@
+"""SI-2: the SPF, DKIM and DMARC checks against a real DNS server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.errors import InvalidInput
+from core.i18n import set_language
+from core.sender.validate import check_address
+from core.settings import SenderSettings
+from tests.dnsserver import ZoneServer
+from tests.sender_zones import SILENT, sender_settings, zones
+
+
+@pytest.fixture(scope="module")
+def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ZoneServer, Path]]:
+    key_file = tmp_path_factory.mktemp("dkim") / "dkim.key"
+    server = ZoneServer(zones(key_file), silent=SILENT)
+    yield server, key_file
+    server.close()
+
+
+@pytest.fixture
+def settings(dns_server: tuple[ZoneServer, Path]) -> SenderSettings:
+    server, key_file = dns_server
+    return sender_settings(server.port, key_file)
+
+
+def codes(report: object, severity: str | None = None) -> list[str]:
+    return [f.code for f in report.findings if severity is None or f.severity == severity]  # type: ignore[attr-defined]
+
+
+def test_all_good_is_green(settings: SenderSettings) -> None:
+    report = check_address("Clinique@Green.test", settings)
+    assert (report.status, report.spf_valid, report.dkim_valid, report.dmarc_valid) == ("green", True, True, True)
+    assert report.to_create == []
+    assert codes(report, "error") == []
+    assert "spf.authorized" in codes(report, "ok") and codes(report, "ok").count("dkim.ok") == 2
+    policy = next(f for f in report.findings if f.code == "dmarc.policy")
+    assert policy.params == {"p": "quarantine", "sp": "quarantine", "np": "quarantine"}
+
+
+def test_spf_only_is_yellow_and_says_what_to_create(settings: SenderSettings) -> None:
+    report = check_address("no-reply@spfonly.test", settings)
+    assert (report.status, report.spf_valid, report.dkim_valid) == ("yellow", True, False)
+    assert [(r.name, r.rtype, r.value) for r in report.to_create] == [
+        ("accueil1._domainkey.spfonly.test", "CNAME", "accueil1._domainkey.accueil.example"),
+        ("accueil2._domainkey.spfonly.test", "CNAME", "accueil2._domainkey.accueil.example"),
+    ]
+    assert codes(report, "error") == ["dkim.missing", "dkim.missing"]
+
+
+def test_dkim_only_is_yellow_and_the_spf_fix_keeps_the_existing_record(settings: SenderSettings) -> None:
+    report = check_address("no-reply@dkimonly.test", settings)
+    assert (report.status, report.spf_valid, report.dkim_valid, report.dmarc_valid) == ("yellow", False, True, False)
+    assert "spf.not_authorized" in codes(report, "error")
+    fixes = {r.rtype + " " + r.name: r.value for r in report.to_create}
+    assert fixes == {"TXT dkimonly.test": "v=spf1 include:_spf.accueil.example ip4:192.0.2.1 -all",
+                     "TXT _dmarc.dkimonly.test": "v=DMARC1; p=none"}
+
+
+def test_nothing_is_red_with_every_record_to_create(settings: SenderSettings) -> None:
+    report = check_address("no-reply@nothing.test", settings)
+    assert report.status == "red"
+    assert [r.value for r in report.to_create] == [
+        "v=spf1 include:_spf.accueil.example -all", "accueil1._domainkey.accueil.example",
+        "accueil2._domainkey.accueil.example", "v=DMARC1; p=none"]
+    assert {"spf.none", "dkim.missing", "dmarc.none"} <= set(codes(report))
+
+
+def test_two_spf_records_are_an_error(settings: SenderSettings) -> None:
+    report = check_address("a@twospf.test", settings)
+    assert report.status == "red"
+    several = next(f for f in report.findings if f.code == "spf.several")
+    assert several.params["count"] == 2
+    assert codes(report).count("spf.found") == 2
+
+
+def test_ten_lookups_pass_and_eleven_fail(settings: SenderSettings) -> None:
+    ten = check_address("a@ten.test", settings)
+    assert ten.spf_valid is True
+    assert next(f for f in ten.findings if f.code == "spf.lookups").params["count"] == 10
+    eleven = check_address("a@eleven.test", settings)
+    assert eleven.spf_valid is False
+    assert next(f for f in eleven.findings if f.code == "spf.too_many_lookups").params["term"] == "a:h8.eleven.test"
+
+
+def test_three_void_lookups_fail(settings: SenderSettings) -> None:
+    report = check_address("a@void.test", settings)
+    assert report.spf_valid is False
+    assert codes(report).count("spf.void") == 3
+    assert next(f for f in report.findings if f.code == "spf.void_lookups").params["count"] == 3
+
+
+def test_include_loop_is_detected(settings: SenderSettings) -> None:
+    report = check_address("a@loop.test", settings)
+    assert report.spf_valid is False
+    assert next(f for f in report.findings if f.code == "spf.loop").params["target"] == "a.loop.test"
+
+
+def test_dkim_txt_instead_of_cname_and_wrong_target(settings: SenderSettings) -> None:
+    pasted = check_address("a@dkimtxt.test", settings)
+    assert pasted.dkim_valid is False and pasted.status == "yellow"
+    assert codes(pasted, "error") == ["dkim.txt_instead"]
+    wrong = check_address("a@wrong.test", settings)
+    finding = next(f for f in wrong.findings if f.code == "dkim.wrong_target")
+    assert finding.params == {"name": "accueil1._domainkey.wrong.test", "found": "accueil1._domainkey.other.example",
+                              "target": "accueil1._domainkey.accueil.example"}
+
+
+def test_revoked_key_is_reported(settings: SenderSettings) -> None:
+    from dataclasses import replace
+
+    old = replace(settings, dkim_selectors={"accueil1": "k1.old.example", "accueil2": "k2.old.example"})
+    report = check_address("a@revoked.test", old)
+    assert report.dkim_valid is False
+    assert codes(report, "error") == ["spf.none", "dkim.revoked"]
+    assert codes(report, "warning")[:1] == ["dkim.revoked"]
+
+
+def test_dmarc_duplicate_tags_and_several_records(settings: SenderSettings) -> None:
+    dup = check_address("a@dmarcdup.test", settings)
+    assert (dup.status, dup.dmarc_valid) == ("yellow", False)
+    assert next(f for f in dup.findings if f.code == "dmarc.duplicate_tag").params == {"tag": "p"}
+    two = check_address("a@twodmarc.test", settings)
+    assert two.dmarc_valid is False and "dmarc.several" in codes(two, "error")
+
+
+def test_dmarcbis_tags_are_read_and_unknown_tags_ignored(settings: SenderSettings) -> None:
+    report = check_address("a@bis.test", settings)
+    assert report.status == "green"
+    policy = next(f for f in report.findings if f.code == "dmarc.policy")
+    assert policy.params == {"p": "reject", "sp": "reject", "np": "quarantine"}
+    assert {"dmarc.psd.n", "dmarc.testing", "dmarc.unknown_tag"} <= set(codes(report, "info"))
+    try:
+        set_language("fr")
+        texts = [f.text() for f in report.findings]
+    finally:
+        set_language("en")
+    assert any("non existants" in t for t in texts)
+
+
+def test_a_timeout_is_could_not_check_never_red(settings: SenderSettings) -> None:
+    from dataclasses import replace
+
+    report = check_address("a@slow.test", replace(settings, dns_timeout_seconds=0.3))
+    assert report.status == "unknown" and report.spf_valid is None
+    # The server did not answer the first question: the others are not asked (each would wait as long).
+    assert [(f.check, f.code) for f in report.findings] == [("spf", "dns.unavailable"), ("dkim", "dns.unavailable"),
+                                                             ("dmarc", "dns.unavailable")]
+    assert report.to_create == []
+
+
+def test_not_an_address(settings: SenderSettings) -> None:
+    for bad in ("clinic", "a@b", "@green.test", "a b@green.test"):
+        with pytest.raises(InvalidInput):
+            check_address(bad, settings)
