@@ -7,6 +7,7 @@ import io
 import struct
 import uuid
 import zlib
+from datetime import datetime
 
 from core.bootstrap import Accueil
 from core.db.models import Message, Patient
@@ -115,8 +116,9 @@ def add_message(app: Accueil, patient_id: int, reference: str = "R7K2Q") -> int:
         return message.id
 
 
-def reply(app: Accueil, message_id: int, text: str = "", files: tuple[tuple[str, bytes], ...] = ()) -> int:
+def reply(app: Accueil, message_id: int, text: str = "", files: tuple[tuple[str, bytes], ...] = (),
+          now: datetime | None = None) -> int:
     from core.messaging.patient_actions import record_reply
 
     with app.uow(write=True) as uow:
-        return record_reply(uow, message_id, text, files, settings=app.settings, cipher=app.cipher)
+        return record_reply(uow, message_id, text, files, settings=app.settings, cipher=app.cipher, now=now)

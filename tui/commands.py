@@ -64,6 +64,23 @@ class MessageCommands(AreaProvider):
     )
 
 
-PROVIDERS = (PatientCommands, MessageCommands, AppCommands)
+class EmrCommands(AreaProvider):
+    """``emr: …``: opens its screen over the Messages section (the app has no method for it)."""
 
-__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands"]
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = cast("AccueilApp", self.app)
+
+        def import_queue() -> None:
+            from screens.import_queue import ImportQueueScreen
+            from tui.app import MESSAGES
+
+            app.switch_mode(MESSAGES)
+            app.push_screen(ImportQueueScreen())
+
+        return [(_(N_("emr: import queue")), _(N_("Patient replies and files on their way into the EMR record: "
+                                                 "pending, imported, failed; retry.")), import_queue)]
+
+
+PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, AppCommands)
+
+__all__ = ["PROVIDERS", "AppCommands", "EmrCommands", "MessageCommands", "PatientCommands"]

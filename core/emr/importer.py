@@ -66,7 +66,8 @@ def _finish(app: Accueil, item_id: int, state: str, reason: str | None, now: dat
             added = add_entries(session, app.cipher, patient_id=source.patient_id, item_kind=item.kind,
                                 source_id=item.source_id, entries=list(plan.entries), now=now)
         item.state, item.reason = state, reason
-        item.attempts += 1
+        if state != "waiting":  # a pass that found a setting missing is not a try
+            item.attempts += 1
         if state == "imported":
             item.imported_at = now
             detail = {"item_id": item.id, "kind": item.kind, "entries": len(added),

@@ -55,24 +55,26 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]])
 
 
 def sweep(uow: UnitOfWork, *, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
-    """Queue every reply with text, patient file and completed form not queued yet. Commits."""
+    """Queue every reply with text, patient file and completed form not queued yet. Commits.
+
+    An item's ``created_at`` is when the patient sent it (the queue screen's "Received")."""
     now = now or utcnow()
     session = uow.session
-    found: list[tuple[str, int, int]] = []
-    found += [("reply", i, p) for i, p in session.execute(
-        select(Reply.id, Message.patient_id).join(Message, Message.id == Reply.message_id)
+    found: list[tuple[str, int, int, datetime | None]] = []
+    found += [("reply", i, p, at) for i, p, at in session.execute(
+        select(Reply.id, Message.patient_id, Reply.created_at).join(Message, Message.id == Reply.message_id)
         .where(Reply.body_ciphertext.is_not(None), _not_queued("reply", Reply.id)).order_by(Reply.id).limit(limit))]
-    found += [("attachment", i, p) for i, p in session.execute(
-        select(Attachment.id, Message.patient_id).join(Message, Message.id == Attachment.message_id)
+    found += [("attachment", i, p, at) for i, p, at in session.execute(
+        select(Attachment.id, Message.patient_id, Attachment.created_at).join(Message, Message.id == Attachment.message_id)
         .where(Attachment.direction == "patient", Attachment.ciphertext.is_not(None),
                _not_queued("attachment", Attachment.id)).order_by(Attachment.id).limit(limit))]
-    found += [("form", i, p) for i, p in session.execute(
-        select(FormRequest.id, Message.patient_id).join(Message, Message.id == FormRequest.message_id)
+    found += [("form", i, p, at) for i, p, at in session.execute(
+        select(FormRequest.id, Message.patient_id, FormRequest.completed_at).join(Message, Message.id == FormRequest.message_id)
         .where(FormRequest.state == "completed", _not_queued("form", FormRequest.id))
         .order_by(FormRequest.id).limit(limit))]
     added = _insert_ignoring_duplicates(session, [
         {"kind": kind, "source_id": source_id, "patient_id": patient_id, "state": "pending", "attempts": 0,
-         "created_at": now} for kind, source_id, patient_id in found])
+         "created_at": received or now} for kind, source_id, patient_id, received in found])
     uow.commit()
     return added
 
