@@ -4,7 +4,7 @@ Pushed from the Messages section (``i`` on the Outbox screen, or the palette's "
 queue"). One line of counts per state, the newest ``PAGE_SIZE`` items, and under the table the
 highlighted item's reason (why it waits or failed) in full. ``f`` cycles the state filter, ``r``
 reloads, ``t`` sends the highlighted failed item back to the queue, ``a`` (after confirmation)
-every failed item. The screen never converts or imports anything: the worker does, on its next
+every failed item, ``e`` opens the EMR settings (``screens.emr_settings``). The screen never converts or imports anything: the worker does, on its next
 pass; reading and retrying run in thread workers through ``core.emr.queue``.
 """
 
@@ -81,14 +81,18 @@ class ImportQueueScreen(Screen[None]):
         "import-items": N_("The newest import items first; the line below gives the highlighted item's reason."),
     }
     BINDINGS = [
-        Binding("escape", "back", N_("Back"), id="imports.back", tooltip=N_("Back to the outbox.")),
+        # Esc and r are left out of the footer (80 columns, French labels); F1 lists them.
+        Binding("escape", "back", N_("Back"), id="imports.back", show=False, tooltip=N_("Back to the outbox.")),
         Binding("f", "next_filter", N_("Filter"), id="imports.filter",
                 tooltip=N_("Show all items, or only pending, failed or imported ones.")),
-        Binding("r", "refresh", N_("Refresh"), id="imports.refresh", tooltip=N_("Read the import queue again.")),
+        Binding("r", "refresh", N_("Refresh"), id="imports.refresh", show=False,
+                tooltip=N_("Read the import queue again.")),
         Binding("t", "retry", N_("Retry"), id="imports.retry",
                 tooltip=N_("Send the highlighted failed item back to the queue.")),
         Binding("a", "retry_all", N_("Retry all"), id="imports.retry_all",
                 tooltip=N_("Send every failed item back to the queue, after confirmation.")),
+        Binding("e", "emr_settings", N_("EMR"), id="imports.settings",
+                tooltip=N_("The EMR settings: profile, notes, folder, destination, retention.")),
     ]
     DEFAULT_CSS = """
     #imports-counts, #imports-filter, #imports-reason { height: 1; padding: 0 1; color: $text-muted; }
@@ -267,6 +271,11 @@ class ImportQueueScreen(Screen[None]):
             self.notify(_("Only a failed item can be retried."), severity="warning")
             return
         self._retry(accueil, entry.id)
+
+    def action_emr_settings(self) -> None:
+        from screens.emr_settings import EmrSettingsScreen
+
+        self.app.push_screen(EmrSettingsScreen(), lambda _result: self.reload())
 
     def action_retry_all(self) -> None:
         accueil = self.accueil_app.accueil

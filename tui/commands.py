@@ -77,8 +77,15 @@ class EmrCommands(AreaProvider):
             app.switch_mode(MESSAGES)
             app.push_screen(ImportQueueScreen())
 
+        def settings() -> None:
+            from screens.emr_settings import EmrSettingsScreen
+
+            app.push_screen(EmrSettingsScreen())
+
         return [(_(N_("emr: import queue")), _(N_("Patient replies and files on their way into the EMR record: "
-                                                 "pending, imported, failed; retry.")), import_queue)]
+                                                 "pending, imported, failed; retry.")), import_queue),
+                (_(N_("emr: settings")), _(N_("EMR profile, consult and secure message notes, folder, "
+                                             "destination, retention.")), settings)]
 
 
 PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, AppCommands)
