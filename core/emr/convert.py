@@ -117,7 +117,7 @@ def _check_size(image) -> None:  # type: ignore[no-untyped-def]
 
 
 def _decoded(image):  # type: ignore[no-untyped-def]
-    """The frame's pixels, upright (EXIF orientation), on white if transparent, as RGB."""
+    """The frame's pixels, upright (EXIF orientation), on white if transparent, as RGB or grey."""
     from PIL import Image, ImageOps
 
     try:
@@ -128,7 +128,9 @@ def _decoded(image):  # type: ignore[no-untyped-def]
             flat = Image.new("RGB", rgba.size, (255, 255, 255))
             flat.paste(rgba, mask=rgba.getchannel("A"))
             return flat
-        return image.convert("RGB") if image.mode != "RGB" else image
+        if image.mode in ("RGB", "L"):  # grey scans stay grey: a third of the memory and time
+            return image
+        return image.convert("L" if image.mode in ("1", "I;16", "I", "F") else "RGB")
     except ConversionFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - damaged pixel data
@@ -137,7 +139,7 @@ def _decoded(image):  # type: ignore[no-untyped-def]
 
 def _jpeg(image) -> bytes:  # type: ignore[no-untyped-def]
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    image.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
 
 
@@ -159,25 +161,27 @@ def upright_jpeg(data: bytes) -> bytes:
 
 
 def tiff_to_pdf(data: bytes) -> bytes:
-    """Every page of a (multi-page) TIFF as one PDF page each."""
+    """Every page of a (multi-page) TIFF as one PDF page each, one decoded page in memory at a time."""
     from PIL import ImageSequence
+    from pypdf import PdfReader, PdfWriter
 
     image = _open_image(data)
-    pages = []
-    total = 0
+    writer = PdfWriter()
     try:
-        for frame in ImageSequence.Iterator(image):
-            if len(pages) >= MAX_PAGES:
+        for number, frame in enumerate(ImageSequence.Iterator(image)):
+            if number >= MAX_PAGES:
                 raise ConversionFailed(TOO_MANY_PAGES)
             _check_size(frame)
-            total += frame.width * frame.height
-            if total > MAX_PIXELS:
-                raise ConversionFailed(TOO_LARGE)
-            pages.append(_decoded(frame.copy()))
+            dpi = frame.info.get("dpi", (100, 100))[0] or 100
+            page = _decoded(frame.copy())
+            single = io.BytesIO()
+            page.save(single, "PDF", resolution=float(dpi))
+            del page
+            writer.add_page(PdfReader(single).pages[0])
     except ConversionFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged page
         raise ConversionFailed(DAMAGED_IMAGE) from exc
     out = io.BytesIO()
-    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=100.0)
+    writer.write(out)
     return out.getvalue()

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WORKER_ACTOR = "emr-import"
 BATCH = 20
+WAITING_SLOTS = 2  # waiting items looked at per pass even when the batch is full
 
 SOURCE_GONE = N_("The portal copy is no longer available; nothing can be imported.")
 FOLDER_UNWRITABLE = N_("The import folder cannot be written: check its path and permissions.")
@@ -113,8 +114,12 @@ def import_due(app: Accueil, *, now: datetime | None = None, limit: int = BATCH)
     """Import pending items, and waiting ones whose reason may have gone; returns how many imported."""
     now = now or utcnow()
     with app.uow() as uow:
-        ids = list(uow.session.scalars(select(ImportItem.id).where(ImportItem.state.in_(("pending", "waiting")))
+        # Pending first: items waiting on a missing setting must not hold the batch forever. A
+        # waiting item shares its reason with the others, so when the first succeed the rest follow.
+        ids = list(uow.session.scalars(select(ImportItem.id).where(ImportItem.state == "pending")
                                        .order_by(ImportItem.id).limit(limit)))
+        ids += uow.session.scalars(select(ImportItem.id).where(ImportItem.state == "waiting")
+                                   .order_by(ImportItem.id).limit(max(limit - len(ids), WAITING_SLOTS)))
     imported = 0
     for item_id in ids:
         try:

@@ -300,3 +300,23 @@ def test_a_sweep_that_lost_the_race_queues_nothing_twice(app: Accueil, patient: 
         uow.commit()
     assert len(items(app)) == 1
     assert import_due(app) == 1
+
+
+def test_waiting_items_do_not_hold_up_pending_ones_and_the_worker_runs_the_job(app: Accueil,
+                                                                               patient: tuple[int, int]) -> None:
+    from core.outbox.scheduler import JOBS, Scheduler
+
+    patient_id, message_id = patient
+    configure(app, profile="accuro")
+    emr_files.reply(app, message_id, "", tuple((f"scan-{n}.pdf", emr_files.simple_pdf()) for n in range(3)))
+    run(app)
+    assert [i.state for i in items(app)] == ["waiting"] * 3
+    emr_files.reply(app, message_id, "Et une réponse tapée.")
+    with app.uow(write=True) as uow:
+        sweep(uow)
+    assert import_due(app, limit=2) == 1  # the new reply, though three older items wait
+    scheduler = Scheduler(jobs=tuple(job for job in JOBS if job.target == "core.emr.jobs:run_emr_import"))
+    assert len(scheduler.jobs) == 1
+    configure(app, folder="Patient")
+    assert scheduler.run_due(app, utcnow()) == 3
+    assert len([e for e in chart(app, patient_id) if e.kind == "document"]) == 3
