@@ -64,8 +64,11 @@ def sweep(uow: UnitOfWork, *, now: datetime | None = None, limit: int = SWEEP_LI
     found += [("reply", i, p, at) for i, p, at in session.execute(
         select(Reply.id, Message.patient_id, Reply.created_at).join(Message, Message.id == Reply.message_id)
         .where(Reply.body_ciphertext.is_not(None), _not_queued("reply", Reply.id)).order_by(Reply.id).limit(limit))]
+    # The reply's time, not the attachment's: on SQLite a column stored after a large blob costs a
+    # walk through the blob's overflow pages, and this runs every minute.
     found += [("attachment", i, p, at) for i, p, at in session.execute(
-        select(Attachment.id, Message.patient_id, Attachment.created_at).join(Message, Message.id == Attachment.message_id)
+        select(Attachment.id, Message.patient_id, Reply.created_at).join(Message, Message.id == Attachment.message_id)
+        .outerjoin(Reply, Reply.id == Attachment.reply_id)
         .where(Attachment.direction == "patient", Attachment.ciphertext.is_not(None),
                _not_queued("attachment", Attachment.id)).order_by(Attachment.id).limit(limit))]
     found += [("form", i, p, at) for i, p, at in session.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import audit
 from core.db.models import Attachment, ImportItem, Reply, utcnow
@@ -33,17 +33,20 @@ def purge_imported_copies(uow: UnitOfWork, *, now: datetime | None = None, batch
     purged: list[tuple[int | None, dict[str, object]]] = []
     for kind, (model, blob) in MODELS.items():
         rows = session.execute(
-            select(model, ImportItem.patient_id, ImportItem.id)
+            select(model.id, ImportItem.patient_id, ImportItem.id)
             .join(ImportItem, (ImportItem.kind == kind) & (ImportItem.source_id == model.id))
             .where(ImportItem.state == "imported", ImportItem.imported_at <= cutoff,
                    getattr(model, blob).is_not(None))
-            .order_by(model.id).limit(batch).with_for_update(of=model)
+            .order_by(model.id).limit(batch).with_for_update(of=model)  # two workers: one purges, one audits
         ).all()
-        for row, patient_id, item_id in rows:
-            setattr(row, blob, None)
-            row.purged_at = now
-            purged.append((patient_id, {"kind": kind, "source_id": row.id, "item_id": item_id,
-                                        "retention_days": days}))
+        if not rows:
+            continue
+        # The blob is never read: an UPDATE clears it (and skips a copy purged meanwhile).
+        session.execute(update(model).where(model.id.in_([source_id for source_id, _p, _i in rows]),
+                                            getattr(model, blob).is_not(None))
+                        .values({blob: None, "purged_at": now}))
+        purged += [(patient_id, {"kind": kind, "source_id": source_id, "item_id": item_id, "retention_days": days})
+                   for source_id, patient_id, item_id in rows]
     if purged:
         audit.record_many(session, actor=ACTOR, action="emr.portal_copy_purged", entries=purged)
         uow.commit()
