@@ -90,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
 
     commands.add_parser("settings", help="list every setting with its current value and meaning")
+    emr = commands.add_parser("emr", help="the EMR import").add_subparsers(dest="emr_command", metavar="ACTION",
+                                                                        required=True)
+    emr_set = emr.add_parser("settings", help="show the EMR settings, or change those given")
+    emr_set.add_argument("--profile", choices=("generic", "oscar_pro", "accuro"))
+    emr_set.add_argument("--consult-notes-as", choices=("active", "completed"))
+    emr_set.add_argument("--secure-notes-as", choices=("folder", "encounter_note"))
+    emr_set.add_argument("--folder", help="document folder for patient files ('' to clear)")
+    emr_set.add_argument("--subfolder", help="its subfolder ('' to clear)")
+    emr_set.add_argument("--destination", choices=("chart", "folder"), help="built-in chart or an import folder")
+    emr_set.add_argument("--import-path", help="the import folder's absolute path")
+    emr_set.add_argument("--retention-days", help="days portal copies are kept after import ('none': kept)")
     return parser
 
 
@@ -352,6 +363,29 @@ def _worker(_settings: Settings, args: argparse.Namespace) -> int:
     return run_worker(["--batch", str(args.batch)] + (["--once"] if args.once else []))
 
 
+def _emr(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from core.emr.settings import read_settings, save_settings
+
+    changes: dict[str, Any] = {key: getattr(args, key) for key in ("profile", "consult_notes_as", "secure_notes_as",
+                                                                    "folder", "subfolder", "destination", "import_path")
+                               if getattr(args, key) is not None}
+    if args.retention_days is not None:
+        if args.retention_days != "none" and not args.retention_days.isdigit():
+            raise _input_error("--retention-days takes a number of days or 'none'.")
+        changes["retention_days"] = None if args.retention_days == "none" else int(args.retention_days)
+    with _opened(settings) as app:
+        with app.uow() as uow:
+            current = read_settings(uow.session)
+        if changes:
+            with app.uow(write=True) as uow:
+                current = save_settings(uow, replace(current, **changes))
+    for key, value in current.to_data().items():
+        print(f"{key} = {'' if value is None else value}")
+    return EXIT_OK
+
+
 def _settings(settings: Settings, _args: argparse.Namespace) -> int:
     from core.settings import describe_settings
 
@@ -412,5 +446,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
-    "settings": _settings, "user": _user, "worker": _worker, "message": _message,
+    "settings": _settings, "user": _user, "worker": _worker, "message": _message, "emr": _emr,
 }

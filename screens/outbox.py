@@ -103,6 +103,8 @@ class OutboxScreen(Screen[None]):
                 tooltip=N_("Read the outbox again.")),
         Binding("s", "resend", N_("Resend"), id="outbox.resend",
                 tooltip=N_("Send an uncertain item again, after confirmation.")),
+        Binding("i", "import_queue", N_("Imports"), id="outbox.imports",
+                tooltip=N_("The EMR import queue: patient replies and files on their way into the record.")),
     ]
     DEFAULT_CSS = """
     #outbox-counts, #outbox-filter, #outbox-error { height: 1; padding: 0 1; color: $text-muted; }
@@ -270,6 +272,11 @@ class OutboxScreen(Screen[None]):
         from screens.email_view import EmailViewScreen
 
         self.app.push_screen(EmailViewScreen(entry.id))
+
+    def action_import_queue(self) -> None:
+        from screens.import_queue import ImportQueueScreen
+
+        self.app.push_screen(ImportQueueScreen())
 
     def action_resend(self) -> None:
         entry = self.highlighted_entry()

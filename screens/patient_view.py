@@ -5,7 +5,8 @@ Pushed by the Patients screen with a patient id. Opening it calls
 thread worker, then draws the record as one block of text: labels in a column whose width
 follows the language, short fields two to a line when the terminal is wide enough, then the
 appointments, upcoming first (soonest first), then recent (latest first), in local time.
-Messages, forms queue, campaigns and portal status (the rest of PT-5) will be more sections.
+Last comes the built-in EMR chart (what the import wrote, ``core.emr.chart``). Messages, forms queue,
+campaigns and portal status (the rest of PT-5) will be more sections.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
+    from core.emr.chart import ChartLine
     from core.patients.records import AppointmentSummary, PatientRecord
     from tui.app import AccueilApp
 
@@ -67,6 +69,7 @@ class PatientViewScreen(Screen[None]):
         translate_bindings(self)
         self.patient_id = patient_id
         self.record: PatientRecord | None = None
+        self.chart: tuple[ChartLine, ...] = ()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="record"):
@@ -83,10 +86,14 @@ class PatientViewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group=RECORD_GROUP, exit_on_error=False, description="open a patient record")
     def _open(self, accueil: Accueil, patient_id: int) -> PatientRecord:
+        from core.emr.chart import list_chart
         from core.patients.records import open_patient
 
         with accueil.uow(write=True) as uow:
-            return open_patient(uow, patient_id, via="search")
+            record = open_patient(uow, patient_id, via="search")
+        with accueil.uow() as uow:
+            self.chart = tuple(list_chart(uow.session, patient_id))
+        return record
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -108,7 +115,7 @@ class PatientViewScreen(Screen[None]):
         clock = cast("AccueilApp", self.app).clock
         # Padding on both sides and room for a scrollbar should the appointments overflow.
         width = self.size.width - 3
-        self.query_one("#record-body", Static).update(render_record(self.record, clock, width=width))
+        self.query_one("#record-body", Static).update(render_record(self.record, clock, width=width, chart=self.chart))
 
     def action_back(self) -> None:
         self.dismiss()
@@ -123,7 +130,7 @@ class Field:
     """Takes the whole line (long values: e-mail, health number, names)."""
 
 
-def render_record(record: PatientRecord, clock: Clock, *, width: int) -> Content:
+def render_record(record: PatientRecord, clock: Clock, *, width: int, chart: Sequence[ChartLine] = ()) -> Content:
     lines: list[Content] = [
         Content.styled(display_name(record.last_name, record.first_name, record.preferred_name), HEADING_STYLE),
         Content(""),
@@ -131,6 +138,8 @@ def render_record(record: PatientRecord, clock: Clock, *, width: int) -> Content
     lines.extend(field_lines(record_fields(record, clock), width))
     lines.append(Content(""))
     lines.extend(appointment_lines(record.appointments, clock))
+    lines.append(Content(""))
+    lines.extend(chart_lines(chart, clock))
     return Content("\n").join(lines)
 
 
@@ -216,6 +225,23 @@ def appointment_lines(appointments: Sequence[AppointmentSummary], clock: Clock) 
     if recent:
         lines.append(Content.styled(_("Recent appointments"), HEADING_STYLE))
         lines.extend(line(cells) for cells in table[len(upcoming):])
+    return lines
+
+
+def chart_lines(chart: Sequence[ChartLine], clock: Clock) -> list[Content]:
+    """The built-in EMR chart (EM): what the import wrote, newest first; bodies stay in the record."""
+    from core.emr.chart import KIND_NAMES, STATE_NAMES
+
+    lines = [Content.styled(_("EMR chart"), HEADING_STYLE)]
+    if not chart:
+        return [*lines, Content.styled(_("none on file"), LABEL_STYLE)]
+    for entry in chart:
+        kind = _(KIND_NAMES.get(entry.kind, entry.kind))
+        if entry.state:
+            kind += f" ({_(STATE_NAMES.get(entry.state, entry.state))})"
+        where = " / ".join(part for part in (entry.folder, entry.subfolder) if part)
+        lines.append(Content.assemble((clock.local(entry.created_at).strftime("%Y-%m-%d") + "  ", LABEL_STYLE),
+                                      f"{kind}  {entry.title}", (f"  [{where}]" if where else "", LABEL_STYLE)))
     return lines
 
 

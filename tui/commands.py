@@ -76,6 +76,32 @@ class SiteCommands(AreaProvider):
     )
 
 
-PROVIDERS = (PatientCommands, MessageCommands, SiteCommands, AppCommands)
 
-__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands", "SiteCommands"]
+class EmrCommands(AreaProvider):
+    """``emr: …``: opens its screen over the Messages section (the app has no method for it)."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = cast("AccueilApp", self.app)
+
+        def import_queue() -> None:
+            from screens.import_queue import ImportQueueScreen
+            from tui.app import MESSAGES
+
+            app.switch_mode(MESSAGES)
+            app.push_screen(ImportQueueScreen())
+
+        def settings() -> None:
+            from screens.emr_settings import EmrSettingsScreen
+
+            app.push_screen(EmrSettingsScreen())
+
+        return [(_(N_("emr: import queue")), _(N_("Patient replies and files on their way into the EMR record: "
+                                                 "pending, imported, failed; retry.")), import_queue),
+                (_(N_("emr: settings")), _(N_("EMR profile, consult and secure message notes, folder, "
+                                             "destination, retention.")), settings)]
+
+
+
+PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, SiteCommands, AppCommands)
+
+__all__ = ["PROVIDERS", "AppCommands", "EmrCommands", "MessageCommands", "PatientCommands", "SiteCommands"]

@@ -34,6 +34,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("no-response notifications", "core.messaging.notifications:run_no_response_check", timedelta(minutes=5)),
     Job("custom From re-validation (daily)", "core.sender.approval:revalidate", timedelta(hours=1)),
+    Job("EMR import", "core.emr.jobs:run_emr_import", timedelta(minutes=1)),
 )
 
 

@@ -33,6 +33,8 @@ class Site(Base):
     notes_folder: Mapped[str | None] = mapped_column(String(200))
     notes_subfolder: Mapped[str | None] = mapped_column(String(200))
     emr_destination: Mapped[str] = mapped_column(String(20), default="chart")  # chart|folder
+    emr_import_path: Mapped[str | None] = mapped_column(String(500))
+    portal_retention_days: Mapped[int | None] = mapped_column(Integer, default=30)  # None: kept
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,123 @@
+"""EM-3 conversions on real files made by the tests: what Accuro takes, what it gets instead."""
+
+from __future__ import annotations
+
+import io
+import resource
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from core.emr.convert import DAMAGED_PDF, ENCRYPTED_PDF, TOO_LARGE, ConversionFailed, prepare
+from core.emr.textpdf import CHARS_PER_LINE, text_to_pdf, wrap
+from tests import emr_files
+
+
+def pdf_text(data: bytes) -> tuple[int, str]:
+    reader = PdfReader(io.BytesIO(data), strict=True)
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_french_text_becomes_a_pdf_whose_text_reads_back_over_several_pages() -> None:
+    prepared = prepare("accuro", "note de Anaïs.txt", "txt", emr_files.FRENCH_TEXT.encode("utf-8"))
+    assert prepared is not None and prepared.name == "note de Anaïs.pdf" and prepared.converted_from == "txt"
+    pages, text = pdf_text(prepared.data)
+    assert pages == 3
+    assert text == emr_files.FRENCH_TEXT
+
+
+def test_long_lines_wrap_at_spaces_and_nothing_is_lost() -> None:
+    line = " ".join(["hôpital"] * 40)
+    wrapped = wrap(line)
+    assert len(wrapped) > 1 and all(len(part) <= CHARS_PER_LINE for part in wrapped)
+    assert " ".join(wrapped) == line
+    _pages, text = pdf_text(text_to_pdf(line))
+    assert " ".join(text.split("\n")) == line
+
+
+def test_a_text_file_from_an_old_windows_editor_still_converts() -> None:
+    prepared = prepare("accuro", "vieux.txt", "txt", "Fièvre à 39 °C".encode("cp1252"))
+    assert prepared is not None
+    assert pdf_text(prepared.data)[1] == "Fièvre à 39 °C"
+
+
+def test_png_with_transparency_becomes_a_jpeg_on_white() -> None:
+    prepared = prepare("accuro", "photo.png", "png", emr_files.png_with_alpha())
+    assert prepared is not None and prepared.extension == "jpg" and prepared.name == "photo.jpg"
+    image = Image.open(io.BytesIO(prepared.data))
+    assert image.format == "JPEG" and image.size == (64, 48)
+    right = image.getpixel((60, 20))
+    left = image.getpixel((5, 20))
+    assert all(channel > 240 for channel in right)  # transparent → white, not black or red
+    assert left[1] > 90 and left[0] < 60
+
+
+def test_bmp_becomes_a_jpeg() -> None:
+    prepared = prepare("accuro", "scan.bmp", "bmp", emr_files.bmp())
+    assert prepared is not None and prepared.extension == "jpg"
+    assert Image.open(io.BytesIO(prepared.data)).format == "JPEG"
+
+
+def test_a_multipage_tiff_becomes_one_pdf_page_per_page() -> None:
+    prepared = prepare("accuro", "requisition.tiff", "tiff", emr_files.multipage_tiff(3))
+    assert prepared is not None and prepared.name == "requisition.pdf"
+    assert pdf_text(prepared.data)[0] == 3
+
+
+def test_a_sideways_photo_is_stored_upright() -> None:
+    prepared = prepare("accuro", "genou.jpg", "jpg", emr_files.rotated_jpeg())
+    assert prepared is not None
+    image = Image.open(io.BytesIO(prepared.data))
+    assert image.size == (40, 80)
+    assert image.getexif().get(0x0112, 1) == 1
+
+
+def test_an_upright_jpeg_is_kept_byte_for_byte() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(out, "JPEG")
+    prepared = prepare("accuro", "ok.jpeg", "jpeg", out.getvalue())
+    assert prepared is not None and prepared.data == out.getvalue()
+
+
+@pytest.mark.parametrize("extension", ["mov", "mp4", "avi", "mp3"])
+def test_video_and_sound_cannot_be_converted_for_accuro(extension: str) -> None:
+    assert prepare("accuro", f"clip.{extension}", extension, emr_files.mov_header()) is None
+
+
+def test_other_profiles_take_files_as_sent() -> None:
+    png = emr_files.png_with_alpha()
+    for profile in ("generic", "oscar_pro"):
+        prepared = prepare(profile, "photo.png", "png", png)
+        assert prepared is not None and prepared.data == png and prepared.converted_from is None
+
+
+@pytest.mark.parametrize("profile", ["accuro", "oscar_pro", "generic"])
+def test_damaged_and_protected_pdfs_fail_with_a_reason(profile: str) -> None:
+    with pytest.raises(ConversionFailed) as damaged:
+        prepare(profile, "resultats.pdf", "pdf", emr_files.corrupt_pdf())
+    assert damaged.value.reason == DAMAGED_PDF
+    with pytest.raises(ConversionFailed) as protected:
+        prepare(profile, "resultats.pdf", "pdf", emr_files.encrypted_pdf())
+    assert protected.value.reason == ENCRYPTED_PDF
+    assert prepare(profile, "resultats.pdf", "pdf", emr_files.simple_pdf()) is not None
+
+
+def test_a_png_claiming_20000_by_20000_pixels_fails_cleanly_without_the_memory() -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ConversionFailed) as failure:
+        prepare("accuro", "bombe.png", "png", emr_files.png_claiming())
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert failure.value.reason == TOO_LARGE
+    assert grown_kib < 200 * 1024  # decoding it would take 1.6 GB
+
+
+def test_a_png_just_over_the_pixel_limit_is_refused_before_decoding() -> None:
+    with pytest.raises(ConversionFailed) as failure:
+        prepare("accuro", "grand.png", "png", emr_files.png_claiming(6001, 4000))
+    assert failure.value.reason == TOO_LARGE
+
+
+def test_a_damaged_image_fails_with_a_reason() -> None:
+    with pytest.raises(ConversionFailed):
+        prepare("accuro", "photo.png", "png", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
