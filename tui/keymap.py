@@ -9,6 +9,8 @@ not when the app module is.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from functools import cache
 
 from textual.binding import Binding
@@ -16,17 +18,22 @@ from textual.dom import DOMNode
 
 
 def binding_owners() -> tuple[type[DOMNode], ...]:
-    """Every class in the app that declares remappable bindings."""
-    from screens.confirm import ConfirmScreen
-    from screens.email_view import EmailViewScreen
-    from screens.help import HelpScreen
-    from screens.outbox import OutboxScreen
-    from screens.patient_view import PatientViewScreen
-    from screens.patients import PatientsScreen
+    """Every class in the app that declares its own bindings: the app, and each screen and widget
+    defined in ``screens`` and ``tui.widgets`` (found by walking the packages, so a new screen is
+    covered without being listed here)."""
+    import screens
+    import tui.widgets
     from tui.app import AccueilApp
 
-    return (AccueilApp, PatientsScreen, PatientViewScreen, OutboxScreen, EmailViewScreen, HelpScreen,
-            ConfirmScreen)
+    owners: list[type[DOMNode]] = [AccueilApp]
+    for package in (screens, tui.widgets):
+        for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
+            module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+            for value in vars(module).values():
+                if (isinstance(value, type) and issubclass(value, DOMNode) and value.__module__ == module.__name__
+                        and "BINDINGS" in vars(value)):
+                    owners.append(value)
+    return tuple(owners)
 
 
 @cache
