@@ -146,7 +146,7 @@ def _run_app(settings: Settings) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from core.demo import build_demo, demo_exists, demo_settings, reset_demo
+    from core.demo import DemoWorker, build_demo, demo_exists, demo_settings, reset_demo
 
     demo = demo_settings(settings)
     if args.reset:
@@ -160,7 +160,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
               f"{summary.staff} support staff, {summary.appointments} appointments.", file=sys.stderr)
     if args.headless:
         return EXIT_OK
-    return _run_app(demo)
+    with DemoWorker(demo):  # messages sent in the demo reach its local mailbox; stopped on exit
+        return _run_app(demo)
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ from core.db.models import (
     utcnow,
 )
 from core.errors import InvalidInput
-from core.licences import check_can_send
+from core.licences import check_can_send, check_emr_sender
 from core.messaging.attachments import CheckedFile, check_files
 from core.messaging.render import RenderContext, RenderedMessage, render_message
 from core.outbox.queue import enqueue
@@ -204,6 +204,8 @@ def _prepare(session: Session, draft: Draft) -> tuple[list[EForm], list[CheckedF
         raise InvalidInput("This message cannot be sent yet: " + "; ".join(problems) + ".")
     if draft.sender_user_id is not None:
         check_can_send(session, draft.sender_user_id)
+    else:
+        check_emr_sender(session)
     files = check_files(draft.attachments)
     return forms, files, session.scalars(select(Site)).one()
 
@@ -262,7 +264,8 @@ def _send_one(session: Session, draft: Draft, patient: Patient, site: Site, sett
         patient_id=patient.id, kind=draft.kind, sender_user_id=draft.sender_user_id,
         sender_emr_name=draft.sender_emr_name, provider_id=patient.primary_provider_id, template_id=draft.template_id,
         appointment_id=draft.appointment_id, portal_reference=patient.portal_reference, to_address=patient.email,
-        subject=rendered.subject, body_html=_redact(rendered.html, link), body_text=_redact(rendered.text, link),
+        subject=_redact(rendered.subject, link), body_html=_redact(rendered.html, link),
+        body_text=_redact(rendered.text, link),
         options=options, token_hash=hashlib.sha256(token.encode()).digest(),
         token_expires_at=now + timedelta(days=settings.link_valid_days), message_id_header=message_id_header,
         delivery_state="queued", created_at=now,
@@ -305,7 +308,7 @@ def _email(rendered: RenderedMessage, *, header: str, to: str, message_id: str, 
     mail = EmailMessage()
     mail["From"] = header
     mail["To"] = to
-    mail["Subject"] = rendered.subject
+    mail["Subject"] = rendered.subject.replace(marker, token)  # [weblink] may be in the subject too
     mail["Date"] = formatdate(now.timestamp(), usegmt=True)
     mail["Message-ID"] = message_id
     mail.set_content(rendered.text.replace(marker, token))
