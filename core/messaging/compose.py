@@ -103,6 +103,8 @@ class Draft:
     sender_user_id: int | None = None
     sender_emr_name: str | None = None  # an EMR user with no Accueil account
     appointment_id: int | None = None
+    # MS-7 already applied by the caller (appointment reminders check the appointment's provider).
+    licence_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,8 @@ def _context(session: Session, patient: Patient, site: Site, settings: Settings,
         first_name=patient.first_name, last_name=patient.last_name, preferred_name=patient.preferred_name,
         clinic_name=site.name, language=patient.language if patient.language in ("en", "fr") else "en",
         appointment_at=appointment.starts_at if appointment is not None else None,
+        # An appointment without a room or address takes place at the clinic itself.
+        appointment_location=(appointment.location or site.name) if appointment is not None else None,
         provider_name=provider.display_name if provider else None, weblink=weblink,
         weblink_french=f"{weblink}?lang=fr" if weblink else None, timezone=settings.timezone)
 
@@ -202,7 +206,9 @@ def _prepare(session: Session, draft: Draft) -> tuple[list[EForm], list[CheckedF
     problems, forms = _check_draft(session, draft)
     if problems:
         raise InvalidInput("This message cannot be sent yet: " + "; ".join(problems) + ".")
-    if draft.sender_user_id is not None:
+    if draft.licence_checked:
+        pass
+    elif draft.sender_user_id is not None:
         check_can_send(session, draft.sender_user_id)
     else:
         check_emr_sender(session)
@@ -229,6 +235,13 @@ def preview_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings) -> Previ
 
 def send_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: SiteCipher) -> SendResult:
     """Create one message per reachable patient and queue its email; commits once at the end."""
+    result = queue_draft(uow, draft, settings=settings, cipher=cipher)
+    uow.commit()
+    return result
+
+
+def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: SiteCipher) -> SendResult:
+    """:func:`send_draft` without the commit, for a caller that writes more in the same transaction."""
     session = uow.session
     forms, files, site = _prepare(session, draft)
     header, envelope = from_header(site, settings)
@@ -245,7 +258,6 @@ def send_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Sit
         message_ids.append(_send_one(session, draft, patient, site, settings, cipher, forms, files,
                                      header=header, envelope=envelope, domain=domain, options=options, now=now,
                                      actor=uow.actor))
-    uow.commit()
     return SendResult(message_ids, skipped)
 
 
@@ -290,7 +302,7 @@ def _send_one(session: Session, draft: Draft, patient: Patient, site: Site, sett
         rows.append({"kind": events.MESSAGE_SENT, **common})
     rows += [{"kind": events.FORM_SENT, "form_request_id": r.id, **common} for r in requests]
     events.record_events(session, rows, at=now)
-    email = _email(rendered, header=header, to=patient.email or "", message_id=message_id_header, marker=marker,
+    email = build_email(rendered, header=header, to=patient.email or "", message_id=message_id_header, marker=marker,
                    token=token, now=now)
     enqueue(session, kind="email", idempotency_key=f"email:message:{message.id}", message_id=message.id,
             payload=email_payload(sender=envelope, to=patient.email or "", message_bytes=email, cipher=cipher))
@@ -303,7 +315,7 @@ def _redact(text: str, link: str) -> str:
     return text.replace(link + "?lang=fr", LINK_MARKER).replace(link, LINK_MARKER)
 
 
-def _email(rendered: RenderedMessage, *, header: str, to: str, message_id: str, marker: str, token: str,
+def build_email(rendered: RenderedMessage, *, header: str, to: str, message_id: str, marker: str, token: str,
            now: datetime) -> bytes:
     mail = EmailMessage()
     mail["From"] = header

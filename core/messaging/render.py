@@ -27,8 +27,9 @@ import nh3
 from core.errors import InvalidInput
 from core.i18n import _
 
+# MS-2's list, plus @apptLocation for reminders (MS-9): where the appointment takes place.
 PLACEHOLDERS = ("@ptPreferredOrFirstName", "@ptFirstName", "@ptLastName", "@apptDate", "@apptTime",
-                "@providerName", "@clinicName", "[weblink]", "[weblink_french]")
+                "@apptLocation", "@providerName", "@clinicName", "[weblink]", "[weblink_french]")
 LINK_PLACEHOLDERS = ("[weblink]", "[weblink_french]")
 
 # An @ at the start of a word (so info@clinic.example is an address, not a placeholder) followed by a
@@ -90,6 +91,7 @@ class RenderContext:
     preferred_name: str | None = None
     language: str = "en"
     appointment_at: datetime | None = None
+    appointment_location: str | None = None
     provider_name: str | None = None
     weblink: str | None = None
     weblink_french: str | None = None
@@ -240,8 +242,9 @@ def _values(context: RenderContext) -> tuple[dict[str, str], dict[str, str]]:
         local = context.appointment_at.astimezone(ZoneInfo(context.timezone))
         values["@apptDate"] = format_date(local, language)
         values["@apptTime"] = format_time(local, language)
+        offer("@apptLocation", context.appointment_location, _("no appointment location"))
     else:
-        missing["@apptDate"] = missing["@apptTime"] = _("no appointment")
+        missing["@apptDate"] = missing["@apptTime"] = missing["@apptLocation"] = _("no appointment")
     for token, url in (("[weblink]", context.weblink), ("[weblink_french]", context.weblink_french)):
         if url is not None and not re.match(r"https?://[^\s\"'<>]+$", url.strip()):
             missing[token] = _("the link is not a web address")
