@@ -105,8 +105,8 @@ def test_job_sends_once_in_the_patients_language(clinic) -> None:
     assert set(sent) == {"zoe@example.org", "maggie@example.org"}
     french = sent["zoe@example.org"].get_body(("plain",)).get_content()
     assert "mardi 10 mars 2026" in french and "14 h 30" in french and "Salle 3, 2e étage" in french
-    assert "Dre Josée Bélanger" in french and "Votre rendez-vous du mardi 10 mars 2026" == sent["zoe@example.org"][
-        "Subject"]
+    assert "Dre Josée Bélanger" in french
+    assert sent["zoe@example.org"]["Subject"] == "Votre rendez-vous du mardi 10 mars 2026"
     english = sent["maggie@example.org"].get_body(("plain",)).get_content()
     assert "Tuesday, March 10, 2026" in english and "9:00 AM" in english
     assert "Clinique synthétique du Plateau" in english  # no location: the clinic itself
