@@ -145,8 +145,7 @@ def send_test_reminders(uow: UnitOfWork, day: date | None = None, *, user_id: in
         rendered = preview_draft(uow, reminder_draft(template, rule, appointment), settings=settings).first
         assert rendered is not None
         rendered = replace(rendered, subject=f"[TEST] {rendered.subject}")
-        raw = build_email(rendered, header=header, to=to, message_id=make_msgid(domain=domain), marker="", token="",
-                          now=now)
+        raw = build_email(rendered, header=header, to=to, message_id=make_msgid(domain=domain), now=now)
         requests.append(OutboxRequest(kind="email", idempotency_key=f"reminder-test:{secrets.token_hex(16)}",
                                       payload=email_payload(sender=envelope, to=to, message_bytes=raw, cipher=cipher)))
     enqueue_many(session, requests)
