@@ -83,6 +83,12 @@ def build_demo(settings: Settings, *, patients: int = 5000, today: date | None =
             appointments = _appointments(uow.session, provider_ids, today)
             _connections(uow.session)
             uow.commit()
+        from core.messaging.reminders import add_rule  # here: core.demo stays light for the benchmarks
+
+        with app.uow(write=True) as uow:
+            # A day-before reminder rule, so the demo's worker sends tomorrow's reminders (MS-9).
+            add_rule(uow, name="La veille / The day before", days_before=1, template="Défaut - rappel de rendez-vous",
+                     alt_template="Default - appointment reminder")
         return DemoSummary(done, len(provider_ids), staff_count, appointments)
     finally:
         app.dispose()
