@@ -85,6 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--as", dest="as_user", metavar="USERNAME", help="send as this Accueil account")
     who.add_argument("--as-emr-user", metavar="NAME", help="send for an EMR user who has no Accueil account")
 
+    reminders = commands.add_parser("reminders", help="appointment reminders").add_subparsers(
+        dest="reminders_command", metavar="ACTION", required=True)
+    preview = reminders.add_parser("preview", help="the reminders the worker will send on a day (default tomorrow)")
+    preview.add_argument("--date", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day they are sent")
+    preview.add_argument("--test-to", metavar="USERNAME", help="test mode: also send the first ones to this staff "
+                                                                 "member's own address, not to the patients")
+    preview.add_argument("--limit", type=int, default=3, help="test mode: how many to send (default 3)")
+    rules = reminders.add_parser("rule", help="reminder rules").add_subparsers(dest="rule_command", metavar="ACTION",
+                                                                               required=True)
+    rule_add = rules.add_parser("add", help="send a reminder template N days before matching appointments")
+    rule_add.add_argument("name")
+    rule_add.add_argument("--days-before", type=int, required=True)
+    rule_add.add_argument("--template", required=True, metavar="NAME", help="an appointment-reminder template")
+    rule_add.add_argument("--other-language-template", metavar="NAME",
+                          help="the same reminder in the other language, for the patients who speak it")
+    rule_add.add_argument("--provider", action="append", default=[], metavar="EMR_ID_OR_NAME",
+                          help="only this provider's appointments (repeat for more; default: every provider)")
+    rule_add.add_argument("--kind", action="append", default=[], help="only this appointment kind (repeatable)")
+    rules.add_parser("list", help="list the reminder rules")
+    rules.add_parser("remove", help="delete a reminder rule").add_argument("name")
+
     worker = commands.add_parser("worker", help="deliver the outbox (email) until stopped")
     worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
@@ -163,7 +184,7 @@ def _run_app(settings: Settings) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    from core.demo import build_demo, demo_exists, demo_settings, reset_demo
+    from core.demo import DemoWorker, build_demo, demo_exists, demo_settings, reset_demo
 
     demo = demo_settings(settings)
     if args.reset:
@@ -177,7 +198,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
               f"{summary.staff} support staff, {summary.appointments} appointments.", file=sys.stderr)
     if args.headless:
         return EXIT_OK
-    return _run_app(demo)
+    with DemoWorker(demo):  # messages sent in the demo reach its local mailbox; stopped on exit
+        return _run_app(demo)
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:
@@ -357,6 +379,47 @@ def _message(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reminders(settings: Settings, args: argparse.Namespace) -> int:
+    from core.messaging import reminder_preview as preview
+    from core.messaging import reminders
+
+    with _opened(settings) as app, app.uow(write=True) as uow:
+        if args.reminders_command == "preview":
+            rows = preview.preview_reminders(uow, args.date, settings=app.settings)
+            for row in rows:
+                why = f" ({row.problem})" if row.problem else ""
+                print(f"{row.starts_at:%Y-%m-%d %H:%M}  {row.chart_id:<10} {row.patient_name:<32} "
+                      f"{row.provider or '-':<24} {row.rule}: {row.status.replace('_', ' ')}{why}")
+            print(f"{sum(r.status == preview.WILL_SEND for r in rows)} of {len(rows)} reminders will be sent.",
+                  file=sys.stderr)
+            if args.test_to:
+                from sqlalchemy import select
+
+                from core.db.models import User
+                from core.errors import NotFound
+
+                user_id = uow.session.scalar(select(User.id).where(User.username == args.test_to.lower()))
+                if user_id is None:
+                    raise NotFound(f"No user named '{args.test_to}'.")
+                sent = preview.send_test_reminders(uow, args.date, user_id=user_id, settings=app.settings,
+                                                   cipher=app.cipher, limit=args.limit)
+                print(f"{sent} test reminders queued to {args.test_to}'s own address.", file=sys.stderr)
+        elif args.rule_command == "add":
+            reminders.add_rule(uow, name=args.name, days_before=args.days_before, template=args.template,
+                               alt_template=args.other_language_template, providers=tuple(args.provider),
+                               appointment_kinds=tuple(args.kind))
+            print(f"Reminder rule '{args.name}' added.")
+        elif args.rule_command == "remove":
+            reminders.remove_rule(uow, args.name)
+            print(f"Reminder rule '{args.name}' removed.")
+        else:
+            for rule in reminders.list_rules(uow.session):
+                extra = f" / {rule.alt_template}" if rule.alt_template else ""
+                print(f"{rule.name}: {rule.days_before} days before; template {rule.template}{extra}; "
+                      f"providers {', '.join(rule.providers) or 'all'}; kinds {', '.join(rule.appointment_kinds) or 'all'}")
+    return EXIT_OK
+
+
 def _worker(_settings: Settings, args: argparse.Namespace) -> int:
     from core.outbox.worker import main as run_worker
 
@@ -447,4 +510,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
     "settings": _settings, "user": _user, "worker": _worker, "message": _message, "emr": _emr,
+    "reminders": _reminders,
 }

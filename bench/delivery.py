@@ -3,10 +3,10 @@
 Run ``python -m bench.delivery [--messages N] [--backend sqlite|postgres]``. In a throw-away
 clinic (SQLite by default, the embedded set-up), the bench
 
-1. renders each patient's email (``core.messaging.render`` when present, else a plain body),
-   builds it with ``email.message.EmailMessage``, then writes the N Message rows and their
-   outbox items in one transaction: the *queue* figure is that write (rendering and building
-   are timed apart and shown on the line before, since they belong to compose, not the outbox);
+1. sends one draft (a template with placeholders and a secure message) to N synthetic patients
+   through compose's real path, ``send_draft``: each patient's rendering, link token, email and
+   encrypted outbox payload, and the messages, secure contents, events, outbox items and audit
+   entries in one transaction. The *queue* figure is that whole call;
 2. starts an aiosmtpd server on loopback in its own process (so it does not share the GIL with
    the client being measured) that counts the Message-IDs it receives;
 3. sends the N messages with raw smtplib over one connection (``sendmail`` per message), and
@@ -20,7 +20,6 @@ Goals: queue ≤ 2 s, deliver ≥ 50 % of raw. The last line printed is the figu
 from __future__ import annotations
 
 import argparse
-import email.policy
 import multiprocessing
 import re
 import smtplib
@@ -28,23 +27,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import make_msgid
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bench.common import BACKENDS, temp_clinic
 from core.bootstrap import Accueil
-from core.db.models import Message, Patient, utcnow
+from core.db.models import OutboxItem, Patient, User, utcnow
+from core.licences import grant_licence
+from core.messaging.compose import Draft, send_draft
 from core.outbox import staff
-from core.outbox.queue import OutboxRequest, enqueue_many
 from core.outbox.transports import SmtpTransport
-from core.outbox.worker import Worker, email_payload
+from core.outbox.worker import Worker, decode_email_payload
 from core.settings import SmtpSettings
+from core.users import add_user
 
-SENDER = "no-reply@clinic.example.test"
 RAW_SENDER = "raw-smtplib@bench.example.test"  # so the server can tell the two senders' messages apart
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
@@ -125,33 +123,14 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 # -- the messages ---------------------------------------------------------------------------------
 
-def _renderer() -> Any:
-    try:
-        from core.messaging.render import RenderContext, render_message
-    except ImportError:  # the compose issue's renderer is not there yet: a plain body will do
-        return None
-
-    def render(n: int, first: str, last: str, language: str, link: str) -> tuple[str, str, str]:
-        rendered = render_message(
-            "Message de @clinicName" if language == "fr" else "A message from @clinicName",
-            "Bonjour @ptPreferredOrFirstName," if language == "fr" else "Hello @ptPreferredOrFirstName,",
-            "<p>Vous avez un <b>message sécurisé</b> de la clinique.</p><p>[weblink]</p>" if language == "fr"
-            else "<p>You have a <b>secure message</b> from the clinic.</p><p>[weblink]</p>",
-            RenderContext(first_name=first, last_name=last, clinic_name="Clinique synthétique du Plateau",
-                          language=language, weblink=link, weblink_french=link),
-        )
-        return rendered.subject, rendered.text, rendered.html
-
-    return render
+SUBJECT = "Un message de @clinicName"
+SALUTATION = "Bonjour @ptPreferredOrFirstName,"
+BODY = ("<p>Vous avez un <b>message sécurisé</b> de votre équipe soignante.</p>"
+        "<p>Ouvrez-le avec ce lien personnel : [weblink]</p>")
 
 
-def _plain(n: int, first: str, last: str, language: str, link: str) -> tuple[str, str, str]:
-    text = f"Bonjour {first},\n\nVous avez un message sécurisé : {link}\n"
-    return "Message de la clinique", text, f"<p>Bonjour {first},</p><p><a href=\"{link}\">{link}</a></p>"
-
-
-def add_patients(app: Accueil, count: int) -> list[tuple[int, str, str, str, str]]:
-    """Minimal synthetic patients (id, first, last, language, email); not timed."""
+def add_patients(app: Accueil, count: int) -> tuple[list[int], int]:
+    """Minimal synthetic patients and a licensed provider to send as; not timed."""
     now = utcnow()
     rows = [dict(chart_id=f"B{n:07d}", last_name=f"Tremblay{n}", first_name="Zoé", last_key=f"tremblay{n}",
                  first_key="zoe", language="fr" if n % 2 else "en", email=f"patient{n}@example.test",
@@ -159,68 +138,39 @@ def add_patients(app: Accueil, count: int) -> list[tuple[int, str, str, str, str
     with app.uow(write=True) as uow:
         uow.session.execute(insert(Patient), rows)
         uow.commit()
-        found = uow.session.execute(
-            Patient.__table__.select().with_only_columns(
-                Patient.id, Patient.first_name, Patient.last_name, Patient.language, Patient.email
-            ).order_by(Patient.id)
-        ).all()
-    return [tuple(row) for row in found]  # type: ignore[misc]
-
-
-@dataclass
-class QueueTimes:
-    render: float = 0.0
-    build: float = 0.0
-    rows: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return self.render + self.build + self.rows
-
-
-def queue_messages(app: Accueil, patients: list[tuple[int, str, str, str, str]],
-                   times: QueueTimes) -> list[tuple[str, bytes]]:
-    """Render, build and enqueue one email per patient in one transaction; returns (to, bytes).
-
-    The three steps are timed apart so the figure shows where the time goes.
-    """
-    render = _renderer() or _plain
-    clock = time.perf_counter
-    built: list[tuple[str, bytes]] = []
-    rows: list[dict[str, Any]] = []
-    now = utcnow()
-    for n, (patient_id, first, last, language, address) in enumerate(patients):
-        started = clock()
-        subject, text, html = render(n, first, last, language, f"https://portal.example.test/m/{n:064x}")
-        rendered = clock()
-        mail = EmailMessage()
-        mail["From"] = f"Clinique synthétique du Plateau <{SENDER}>"
-        mail["To"] = address
-        mail["Subject"] = subject
-        message_id = make_msgid(domain="clinic.example.test")
-        mail["Message-ID"] = message_id
-        mail.set_content(text)
-        mail.add_alternative(html, subtype="html")
-        raw = mail.as_bytes(policy=email.policy.SMTP)
-        built.append((address, raw))
-        rows.append({"patient_id": patient_id, "kind": "secure_message", "to_address": address, "subject": subject,
-                     "body_html": html, "body_text": text, "message_id_header": message_id, "options": {},
-                     "delivery_state": "queued", "failed_checks": 0, "created_at": now})
-        times.render += rendered - started
-        times.build += clock() - rendered
-    started = clock()
     with app.uow(write=True) as uow:
-        # One multi-row INSERT … RETURNING for the messages (the ORM's unit of work is ~3× slower here).
-        message_ids = uow.session.execute(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows).scalars().all()
-        enqueue_many(uow.session, [
-            OutboxRequest(kind="email", idempotency_key=f"message:{message_id}", message_id=message_id,
-                          payload=email_payload(sender=SENDER, to=to, message_bytes=raw, cipher=app.cipher))
-            for message_id, (to, raw) in zip(message_ids, built, strict=True)
-        ])
-        uow.commit()
-    times.rows = clock() - started
-    return built
+        add_user(uow, username="drbench", display_name="Dre Banc d'Essai", role="provider", password=None)
+    with app.uow(write=True) as uow:
+        grant_licence(uow, "drbench")
+    with app.uow() as uow:
+        ids = list(uow.session.scalars(select(Patient.id).order_by(Patient.id)))
+        sender = uow.session.scalar(select(User.id).where(User.username == "drbench"))
+    return ids, sender
+
+
+def queue_messages(app: Accueil, patient_ids: list[int], sender: int) -> float:
+    """Compose's real path (``send_draft``): render, build and queue one email per patient; seconds taken."""
+    draft = Draft(patient_ids=tuple(patient_ids), subject=SUBJECT, salutation=SALUTATION, body_html=BODY,
+                  secure_message="Vos résultats sont normaux.", sender_user_id=sender)
+    started = time.perf_counter()
+    with app.uow(write=True) as uow:
+        result = send_draft(uow, draft, settings=app.settings, cipher=app.cipher)
+    seconds = time.perf_counter() - started
+    if len(result.message_ids) != len(patient_ids):
+        raise RuntimeError(f"only {len(result.message_ids)} of {len(patient_ids)} messages were queued")
+    return seconds
+
+
+def queued_emails(app: Accueil) -> list[tuple[str, bytes]]:
+    """(recipient, bytes) of every queued email, for raw smtplib to send the very same; not timed."""
+    with app.uow() as uow:
+        payloads = uow.session.scalars(select(OutboxItem.payload).order_by(OutboxItem.id)).all()
+    found = []
+    for payload in payloads:
+        _sender, to, raw = decode_email_payload(payload, app.cipher)
+        # smtplib sends bytes as given: CRLF line ends, as on the wire (the worker converts its own).
+        found.append((to, re.sub(rb"\r?\n", b"\r\n", raw)))
+    return found
 
 
 # -- the two senders ------------------------------------------------------------------------------
@@ -260,24 +210,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     total = args.messages
     with temp_clinic(args.backend) as app, smtp_server() as server:
-        patients = add_patients(app, total)
-        times = QueueTimes()
-        messages = queue_messages(app, patients, times)
+        patient_ids, sender = add_patients(app, total)
+        queue_seconds = queue_messages(app, patient_ids, sender)
+        messages = queued_emails(app)
 
         raw_seconds, deliver_seconds, claimed = compare(app, server.port, messages)
         raw_received = server.count(RAW_SENDER)
-        delivered = server.count(SENDER)
+        delivered = server.count(app.settings.noreply_address)  # the envelope sender compose uses
         states = staff.counts(app)
     raw_rate = total / raw_seconds
     rate = total / deliver_seconds
-    renderer = "core.messaging.render" if _renderer() else "plain bodies"
-    print(f"backend {args.backend}; {total} messages rendered with {renderer}, built with EmailMessage")
-    print(f"compose (not the outbox's): render {times.render:.2f} s, build MIME {times.build:.2f} s; "
-          f"render + build + queue {times.total:.2f} s")
+    print(f"backend {args.backend}; {total} messages rendered, built and queued by send_draft (compose)")
     print(f"raw smtplib: {raw_received[0]} received in {raw_seconds:.2f} s = {raw_rate:.0f} msg/s")
     print(f"worker: claimed {claimed}, server received {delivered[0]} ({delivered[1]} distinct Message-IDs), "
           f"outbox {', '.join(f'{k} {v}' for k, v in states.items() if v)}")
-    print(f"queue {total} in {times.rows:.2f} s; deliver {rate:.0f} msg/s = {100 * rate / raw_rate:.0f} % of raw")
+    print(f"queue {total} in {queue_seconds:.2f} s; deliver {rate:.0f} msg/s = {100 * rate / raw_rate:.0f} % of raw")
 
 
 if __name__ == "__main__":

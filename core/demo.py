@@ -3,12 +3,17 @@
 Everything here is fictional: patients from ``core.synthetic``, providers with licences, staff
 of every support role of MS-7, appointments around today. ``insert_patients`` is also what the
 benchmarks use to build a million patients quickly (Core bulk inserts, no ORM objects per row).
+
+``DemoWorker`` runs one outbox worker in a thread of the demo process (DESIGN: "worker: started
+in-process"), so a message sent in the demo lands in the local mailbox without `accueil worker`.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.bootstrap import bootstrap
+from core.bootstrap import Accueil, bootstrap
 from core.db.models import Appointment, ConnectedSystem, Licence, Patient, Provider, User
 from core.patients.keys import fold, health_key, phone_key
 from core.settings import Settings
@@ -32,8 +37,9 @@ Progress = Callable[[int, int], None]
 def demo_settings(base: Settings) -> Settings:
     """The demo lives in its own folder so it never mixes with a real clinic's data."""
     folder = base.resolved_data_dir() / "demo"
+    # The local mailbox always: a demo never hands mail to the clinic's real relay.
     return base.with_changes(database_url=f"sqlite:///{folder / 'demo.db'}", data_dir=folder, config_dir=folder,
-                             key_file=folder / "site.key", site_key=None)
+                             key_file=folder / "site.key", site_key=None, mail_transport="mailbox")
 
 
 def demo_exists(settings: Settings) -> bool:
@@ -77,6 +83,12 @@ def build_demo(settings: Settings, *, patients: int = 5000, today: date | None =
             appointments = _appointments(uow.session, provider_ids, today)
             _connections(uow.session)
             uow.commit()
+        from core.messaging.reminders import add_rule  # here: core.demo stays light for the benchmarks
+
+        with app.uow(write=True) as uow:
+            # A day-before reminder rule, so the demo's worker sends tomorrow's reminders (MS-9).
+            add_rule(uow, name="La veille / The day before", days_before=1, template="Défaut - rappel de rendez-vous",
+                     alt_template="Default - appointment reminder")
         return DemoSummary(done, len(provider_ids), staff_count, appointments)
     finally:
         app.dispose()
@@ -179,3 +191,81 @@ def _connections(session: Session) -> None:
     if ids:
         session.execute(insert(ConnectedSystem), [{"patient_id": i, "system": "patient_app"} for i in ids[::2]])
 
+
+
+class DemoWorker:
+    """One outbox worker (and its scheduled jobs) in a daemon thread, with its own stop event.
+
+    ``with DemoWorker(settings):`` starts it and, on leaving, asks it to stop and waits for it:
+    it finishes the message in hand, gives the rest of its batch back and closes its
+    transport, so nothing is left claimed. It opens its own engine (a SQLite connection is not
+    shared across threads). Its log lines (outbox ids and states, never content) go to
+    ``worker.log`` in the data folder rather than the terminal, which the TUI owns.
+    """
+
+    THREAD_NAME = "accueil-demo-worker"
+
+    def __init__(self, settings: Settings, *, idle_sleep: float = 0.5) -> None:
+        self.settings = settings
+        self.idle_sleep = idle_sleep
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._log_handler: logging.Handler | None = None
+
+    def start(self) -> None:
+        folder = self.settings.resolved_data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self._log_handler = logging.FileHandler(folder / "worker.log", encoding="utf-8")
+        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("accueil")
+        logger.addHandler(self._log_handler)
+        logger.propagate = False
+        self._thread = threading.Thread(target=self._run, name=self.THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from core.outbox.worker import worker_for
+
+        app: Accueil | None = None
+        try:
+            app = bootstrap(self.settings, actor="demo-worker")
+            worker = worker_for(app, worker_id="demo")
+            self._ready.set()
+            worker.run(self.stop_event, idle_sleep=self.idle_sleep)
+        except BaseException as exc:  # noqa: BLE001 - kept for the caller; the demo app goes on
+            self.error = exc
+            logging.getLogger("accueil.outbox").error("demo worker stopped (%s)", type(exc).__name__)
+        finally:
+            self._ready.set()
+            if app is not None:
+                app.dispose()
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """True once the worker has opened the clinic (or failed to: see ``error``)."""
+        return self._ready.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Ask the worker to stop and wait for it; True when the thread has ended."""
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._log_handler is not None:
+            logger = logging.getLogger("accueil")
+            logger.removeHandler(self._log_handler)
+            logger.propagate = True
+            self._log_handler.close()
+            self._log_handler = None
+        return not self.running
+
+    def __enter__(self) -> DemoWorker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -102,6 +102,35 @@ def check_can_send(session: Session, user_id: int) -> None:
     raise NotAllowedToSend("This role cannot send messages to patients.")
 
 
+def check_emr_sender(session: Session) -> None:
+    """MS-7 for a message sent for an EMR user who has no Accueil account (``--as-emr-user``).
+
+    Nobody can tell from a name typed in the EMR whether that person is a provider, so such a
+    sender counts as clinical support staff sending for the site: the site needs an active
+    licence, held by an active provider or nurse, with a support-staff place still free (fewer
+    than three staff enabled by it). The EMR integration uses that free place; it does not keep
+    it, so enabling a third staff member on the last licence with room stops EMR sending, which
+    the refusal says, naming each licence.
+    """
+    licences = session.execute(
+        select(Licence.id, User.display_name).join(User, User.id == Licence.holder_user_id)
+        .where(Licence.active.is_(True), User.active.is_(True)).order_by(Licence.id)).all()
+    if not licences:
+        raise NotAllowedToSend(
+            "Sending for an EMR user without an Accueil account needs a patient-engagement licence in this "
+            "clinic, and no licence is active: grant one to a provider first.")
+    for licence_id, _holder in licences:
+        taken = session.scalar(select(func.count()).where(User.enabled_by_licence_id == licence_id,
+                                                          User.active.is_(True)))
+        if taken < STAFF_PER_LICENCE:
+            return
+    names = ", ".join(f"the licence of {holder}" for _id, holder in licences)
+    raise NotAllowedToSend(
+        "An EMR user without an Accueil account sends as clinical support staff, and every licence already "
+        f"enables {STAFF_PER_LICENCE} support staff ({names}): free a place on a licence, or give this person "
+        "an Accueil account enabled by a licence.")
+
+
 def list_licences(session: Session) -> list[LicenceSummary]:
     rows = []
     for licence in session.scalars(select(Licence).order_by(Licence.id)):

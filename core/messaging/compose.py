@@ -15,34 +15,34 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import make_msgid
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session, object_session
 
 from core import audit, events
 from core.crypto import SiteCipher
 from core.db.models import (
-    Appointment,
     Attachment,
     EForm,
     FormRequest,
     Message,
-    Patient,
-    Provider,
     SecureContent,
     Site,
     utcnow,
 )
 from core.errors import InvalidInput
-from core.licences import check_can_send
+from core.licences import check_can_send, check_emr_sender
 from core.messaging.attachments import CheckedFile, check_files
-from core.messaging.render import RenderContext, RenderedMessage, render_message
-from core.outbox.queue import enqueue
+from core.messaging.mime import EmailBuilder
+from core.messaging.recipients import Recipient, lookups, portal_references, render_context, skip_reason
+from core.messaging.recipients import load_recipients as _patients
+from core.messaging.render import RenderedMessage, render_message
+from core.outbox.queue import OutboxRequest, enqueue_many
 from core.outbox.worker import email_payload
 from core.sender.identity import sender_for
 from core.settings import Settings
@@ -103,6 +103,8 @@ class Draft:
     sender_user_id: int | None = None
     sender_emr_name: str | None = None  # an EMR user with no Accueil account
     appointment_id: int | None = None
+    # MS-7 already applied by the caller (appointment reminders check the appointment's provider).
+    licence_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,16 +127,6 @@ class Preview:
 class SendResult:
     message_ids: list[int]
     skipped: list[Skipped]
-
-
-def skip_reason(patient: Patient, kind: str) -> str | None:
-    if not patient.email:
-        return "no_email"
-    if patient.email_bad_at is not None:
-        return "bad_email"
-    if kind != "invitation" and not patient.email_consent:
-        return "no_email_consent"
-    return None
 
 
 def from_header(site: Site, settings: Settings) -> tuple[str, str]:
@@ -169,32 +161,8 @@ def _warnings(draft: Draft) -> list[str]:
     return []
 
 
-def _context(session: Session, patient: Patient, site: Site, settings: Settings, draft: Draft,
-             weblink: str | None) -> RenderContext:
-    appointment = None
-    if draft.appointment_id is not None:
-        appointment = session.get(Appointment, draft.appointment_id)
-    else:
-        appointment = session.scalar(
-            select(Appointment).where(Appointment.patient_id == patient.id, Appointment.status == "booked",
-                                      Appointment.starts_at >= utcnow()).order_by(Appointment.starts_at).limit(1))
-    provider_id = appointment.provider_id if appointment is not None else patient.primary_provider_id
-    provider = session.get(Provider, provider_id) if provider_id else None
-    return RenderContext(
-        first_name=patient.first_name, last_name=patient.last_name, preferred_name=patient.preferred_name,
-        clinic_name=site.name, language=patient.language if patient.language in ("en", "fr") else "en",
-        appointment_at=appointment.starts_at if appointment is not None else None,
-        provider_name=provider.display_name if provider else None, weblink=weblink,
-        weblink_french=f"{weblink}?lang=fr" if weblink else None, timezone=settings.timezone)
-
-
-def _patients(session: Session, ids: Sequence[int]) -> list[Patient]:
-    ids = list(dict.fromkeys(ids))  # a patient picked twice gets one message
-    found = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise InvalidInput(f"{len(missing)} of the chosen patients no longer exist.")
-    return [found[i] for i in ids]
+MESSAGES = cast(Table, Message.__table__)
+REQUESTS = cast(Table, FormRequest.__table__)
 
 
 def _prepare(session: Session, draft: Draft) -> tuple[list[EForm], list[CheckedFile], Site]:
@@ -202,118 +170,189 @@ def _prepare(session: Session, draft: Draft) -> tuple[list[EForm], list[CheckedF
     problems, forms = _check_draft(session, draft)
     if problems:
         raise InvalidInput("This message cannot be sent yet: " + "; ".join(problems) + ".")
-    if draft.sender_user_id is not None:
+    if draft.licence_checked:
+        pass
+    elif draft.sender_user_id is not None:
         check_can_send(session, draft.sender_user_id)
+    else:
+        check_emr_sender(session)
     files = check_files(draft.attachments)
     return forms, files, session.scalars(select(Site)).one()
+
+
+def _split(patients: Sequence[Recipient], kind: str) -> tuple[list[Recipient], list[Skipped]]:
+    reachable: list[Recipient] = []
+    skipped: list[Skipped] = []
+    for patient in patients:
+        reason = skip_reason(patient, kind)
+        if reason:
+            skipped.append(Skipped(patient.id, patient.chart_id, reason))
+        else:
+            reachable.append(patient)
+    return reachable, skipped
 
 
 def preview_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings) -> Preview:
     session = uow.session
     _forms, _files, site = _prepare(session, draft)
-    skipped, first, count = [], None, 0
-    for patient in _patients(session, draft.patient_ids):
-        reason = skip_reason(patient, draft.kind)
-        if reason:
-            skipped.append(Skipped(patient.id, patient.chart_id, reason))
-            continue
-        count += 1
+    reachable, skipped = _split(_patients(session, draft.patient_ids), draft.kind)
+    found = lookups(session, reachable, draft.appointment_id)
+    first = None
+    for patient in reachable:
         # Every recipient is rendered, so a missing value anywhere is caught before Send.
         rendered = render_message(draft.subject, draft.salutation, draft.body_html,
-                                  _context(session, patient, site, settings, draft, settings.portal_base_url + "/m/…"))
+                                  render_context(patient, site, settings, found[patient.id],
+                                           settings.portal_base_url + "/m/…"))
         first = first or rendered
-    return Preview(count, skipped, first, from_header(site, settings)[0], _warnings(draft))
+    return Preview(len(reachable), skipped, first, from_header(site, settings)[0], _warnings(draft))
 
 
 def send_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: SiteCipher) -> SendResult:
     """Create one message per reachable patient and queue its email; commits once at the end."""
+    result = queue_draft(uow, draft, settings=settings, cipher=cipher)
+    uow.commit()
+    return result
+
+
+@dataclass
+class _Outgoing:
+    patient: Recipient
+    row: dict[str, Any]
+    email: bytes
+    envelope: str
+
+
+def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: SiteCipher) -> SendResult:
+    """:func:`send_draft` without the commit, for a caller that writes more in the same transaction.
+
+    Every patient's email is rendered and built first (a render error stops the send before
+    anything is written); then each table gets one multi-row INSERT for the whole send.
+    """
     session = uow.session
     forms, files, site = _prepare(session, draft)
-    identity = sender_for(session, settings)
-    header, envelope, domain = identity.from_header, identity.envelope_from, identity.domain
-    options = draft.options.to_data()
-    now = utcnow()
-    message_ids: list[int] = []
-    skipped: list[Skipped] = []
-    for patient in _patients(session, draft.patient_ids):
-        reason = skip_reason(patient, draft.kind)
-        if reason:
-            skipped.append(Skipped(patient.id, patient.chart_id, reason))
-            continue
-        message_ids.append(_send_one(session, draft, patient, site, settings, cipher, forms, files,
-                                     header=header, envelope=envelope, domain=domain, options=options, now=now,
-                                     actor=uow.actor, sign=identity.sign))
-    uow.commit()
-    return SendResult(message_ids, skipped)
-
-
-def _send_one(session: Session, draft: Draft, patient: Patient, site: Site, settings: Settings, cipher: SiteCipher,
-              forms: list[EForm], files: list[CheckedFile], *, header: str, envelope: str, domain: str,
-              options: dict[str, object], now: datetime, actor: str,
-              sign: Callable[[bytes], bytes] = bytes) -> int:
-    token = secrets.token_urlsafe(32)  # 256 bits
-    marker = "LINK-" + secrets.token_hex(16)
-    link = f"{settings.portal_base_url.rstrip('/')}/m/{marker}"
-    rendered = render_message(draft.subject, draft.salutation, draft.body_html,
-                              _context(session, patient, site, settings, draft, link))
-    if patient.portal_reference is None:
-        patient.portal_reference = _new_reference()
-    message_id_header = make_msgid(domain=domain)
-    message = Message(
-        patient_id=patient.id, kind=draft.kind, sender_user_id=draft.sender_user_id,
-        sender_emr_name=draft.sender_emr_name, provider_id=patient.primary_provider_id, template_id=draft.template_id,
-        appointment_id=draft.appointment_id, portal_reference=patient.portal_reference, to_address=patient.email,
-        subject=rendered.subject, body_html=_redact(rendered.html, link), body_text=_redact(rendered.text, link),
-        options=options, token_hash=hashlib.sha256(token.encode()).digest(),
-        token_expires_at=now + timedelta(days=settings.link_valid_days), message_id_header=message_id_header,
-        delivery_state="queued", created_at=now,
-    )
-    session.add(message)
-    session.flush()
+    reachable, skipped = _split(_patients(session, draft.patient_ids), draft.kind)
+    if not reachable:
+        return SendResult([], skipped)
+    outgoing = _build(session, draft, reachable, site, settings)
+    references = portal_references(session, reachable)
+    for item in outgoing:
+        item.row["portal_reference"] = references[item.patient.id]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        ids = _next_ids(session, "messages", len(outgoing))
+        for message_id, item in zip(ids, outgoing, strict=True):
+            item.row["id"] = message_id
+        session.execute(insert(MESSAGES), [item.row for item in outgoing])
+    else:
+        # Ids mapped back through the unique Message-ID header: asking SQLite for them in
+        # parameter order makes it insert one row per statement.
+        by_header = dict((header, message_id) for message_id, header in session.execute(
+            insert(MESSAGES).returning(MESSAGES.c.id, MESSAGES.c.message_id_header),
+            [item.row for item in outgoing]))
+        ids = [by_header[item.row["message_id_header"]] for item in outgoing]
     if draft.secure_message:
-        session.add(SecureContent(message_id=message.id,
-                                  ciphertext=cipher.encrypt_text(draft.secure_message, context="secure_content")))
-    requests = [FormRequest(message_id=message.id, eform_id=form.id) for form in forms]
-    session.add_all(requests)
-    for checked in files:
-        session.add(Attachment(
-            message_id=message.id, direction="staff", display_name=checked.display_name, extension=checked.extension,
-            content_type=checked.content_type, size=len(checked.data), sha256=hashlib.sha256(checked.data).digest(),
-            ciphertext=cipher.encrypt(checked.data, context="attachment")))
-    session.flush()
-    common = {"patient_id": patient.id, "message_id": message.id, "user_id": draft.sender_user_id,
-              "provider_id": patient.primary_provider_id}
-    rows = [{"kind": events.LINK_CREATED, **common}]
-    if not requests and draft.kind == "secure_message":
-        rows.append({"kind": events.MESSAGE_SENT, **common})
-    rows += [{"kind": events.FORM_SENT, "form_request_id": r.id, **common} for r in requests]
+        session.execute(insert(cast(Table, SecureContent.__table__)), [
+            {"message_id": message_id,
+             "ciphertext": cipher.encrypt_text(draft.secure_message, context="secure_content")}
+            for message_id in ids])
+    requests: dict[int, list[int]] = {message_id: [] for message_id in ids}
+    if forms:
+        request_rows: list[dict[str, Any]] = [{"message_id": message_id, "eform_id": form.id, "state": "pending"}
+                                              for message_id in ids for form in forms]
+        if postgres:
+            for row, request_id in zip(request_rows, _next_ids(session, "form_requests", len(request_rows)),
+                                       strict=True):
+                row["id"] = request_id
+            session.execute(insert(REQUESTS), request_rows)
+            pairs = [(row["id"], row["message_id"]) for row in request_rows]
+        else:
+            pairs = list(session.execute(insert(REQUESTS).returning(REQUESTS.c.id, REQUESTS.c.message_id),
+                                         request_rows).all())
+        for request_id, message_id in pairs:
+            requests[message_id].append(request_id)
+        for found in requests.values():
+            found.sort()  # in form order (ids grow with the insert's rows)
+    if files:
+        session.execute(insert(Attachment), [
+            {"message_id": message_id, "direction": "staff", "display_name": checked.display_name,
+             "extension": checked.extension, "content_type": checked.content_type, "size": len(checked.data),
+             "sha256": hashlib.sha256(checked.data).digest(), "ciphertext": cipher.encrypt(checked.data,
+                                                                                        context="attachment")}
+            for message_id in ids for checked in files])
+    now = outgoing[0].row["created_at"]
+    rows: list[dict[str, Any]] = []
+    for message_id, item in zip(ids, outgoing, strict=True):
+        common = {"patient_id": item.patient.id, "message_id": message_id, "user_id": draft.sender_user_id,
+                  "provider_id": item.patient.primary_provider_id}
+        rows.append({"kind": events.LINK_CREATED, **common})
+        if not requests[message_id] and draft.kind == "secure_message":
+            rows.append({"kind": events.MESSAGE_SENT, **common})
+        rows += [{"kind": events.FORM_SENT, "form_request_id": r, **common} for r in requests[message_id]]
     events.record_events(session, rows, at=now)
-    email = sign(_email(rendered, header=header, to=patient.email or "", message_id=message_id_header,
-                        marker=marker, token=token, now=now))
-    enqueue(session, kind="email", idempotency_key=f"email:message:{message.id}", message_id=message.id,
-            payload=email_payload(sender=envelope, to=patient.email or "", message_bytes=email, cipher=cipher))
-    audit.record(session, actor=actor, action="message.send", patient_id=patient.id,
-                 detail={"message_id": message.id, "forms": len(requests), "attachments": len(files)})
-    return message.id
+    envelope = outgoing[0].envelope
+    enqueue_many(session, [
+        OutboxRequest(kind="email", idempotency_key=f"email:message:{message_id}", message_id=message_id,
+                      payload=email_payload(sender=envelope, to=item.row["to_address"], message_bytes=item.email,
+                                            cipher=cipher))
+        for message_id, item in zip(ids, outgoing, strict=True)])
+    audit.record_many(session, actor=uow.actor, action="message.send", entries=[
+        (item.patient.id, {"message_id": message_id, "forms": len(requests[message_id]), "attachments": len(files)})
+        for message_id, item in zip(ids, outgoing, strict=True)])
+    return SendResult(ids, skipped)
+
+
+def _next_ids(session: Session, table: str, count: int) -> list[int]:
+    """``count`` ids from the table's sequence (PostgreSQL). Rows inserted with them go in one
+    pipelined executemany: a multi-row INSERT … RETURNING of thousands of rows costs more in
+    query parsing on the client than in the database."""
+    return list(session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+        {"table": table, "count": count}).scalars())
+
+
+def _build(session: Session, draft: Draft, patients: list[Recipient], site: Site, settings: Settings) -> list[_Outgoing]:
+    """Render and build each patient's email, with a fresh link token each (only its hash is kept)."""
+    identity = sender_for(session, settings)  # the approved custom From (DKIM-signed) or the no-reply
+    header, envelope = identity.from_header, identity.envelope_from
+    domain = identity.domain
+    builder = EmailBuilder(header)
+    base = settings.portal_base_url.rstrip("/")
+    found = lookups(session, patients, draft.appointment_id)
+    options = draft.options.to_data()  # once per send: a password's scrypt is not cheap
+    now = utcnow()
+    timestamp = now.timestamp()
+    expires = now + timedelta(days=settings.link_valid_days)
+    outgoing: list[_Outgoing] = []
+    for patient in patients:
+        token = secrets.token_urlsafe(32)  # 256 bits
+        marker = "LINK-" + secrets.token_hex(16)
+        link = f"{base}/m/{marker}"
+        rendered = render_message(draft.subject, draft.salutation, draft.body_html,
+                                  render_context(patient, site, settings, found[patient.id], link))
+        message_id_header = make_msgid(domain=domain)
+        to = patient.email or ""
+        email = identity.sign(builder.build(  # [weblink] may be in the subject too
+            to=to, subject=rendered.subject.replace(marker, token), message_id=message_id_header,
+            timestamp=timestamp, text=rendered.text.replace(marker, token), html=rendered.html.replace(marker, token)))
+        outgoing.append(_Outgoing(patient, {
+            "patient_id": patient.id, "kind": draft.kind, "sender_user_id": draft.sender_user_id,
+            "sender_emr_name": draft.sender_emr_name, "provider_id": patient.primary_provider_id,
+            "template_id": draft.template_id,
+            "appointment_id": draft.appointment_id,
+            "portal_reference": None, "to_address": to,
+            "subject": _redact(rendered.subject, link), "body_html": _redact(rendered.html, link),
+            "body_text": _redact(rendered.text, link), "options": options,
+            "token_hash": hashlib.sha256(token.encode()).digest(), "token_expires_at": expires,
+            "message_id_header": message_id_header, "delivery_state": "queued", "failed_checks": 0,
+            "created_at": now}, email, envelope))
+    return outgoing
 
 
 def _redact(text: str, link: str) -> str:
     return text.replace(link + "?lang=fr", LINK_MARKER).replace(link, LINK_MARKER)
 
 
-def _email(rendered: RenderedMessage, *, header: str, to: str, message_id: str, marker: str, token: str,
-           now: datetime) -> bytes:
-    mail = EmailMessage()
-    mail["From"] = header
-    mail["To"] = to
-    mail["Subject"] = rendered.subject
-    mail["Date"] = formatdate(now.timestamp(), usegmt=True)
-    mail["Message-ID"] = message_id
-    mail.set_content(rendered.text.replace(marker, token))
-    mail.add_alternative(rendered.html.replace(marker, token), subtype="html")
-    return bytes(mail)
-
-
-def _new_reference() -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(10))
+def build_email(rendered: RenderedMessage, *, header: str, to: str, message_id: str, now: datetime) -> bytes:
+    """One email on its own (a test send); a send to many patients uses one :class:`EmailBuilder`."""
+    return EmailBuilder(header).build(to=to, subject=rendered.subject, message_id=message_id,
+                                      timestamp=now.timestamp(), text=rendered.text, html=rendered.html)

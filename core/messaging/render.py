@@ -19,6 +19,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -27,8 +28,9 @@ import nh3
 from core.errors import InvalidInput
 from core.i18n import _
 
+# MS-2's list, plus @apptLocation for reminders (MS-9): where the appointment takes place.
 PLACEHOLDERS = ("@ptPreferredOrFirstName", "@ptFirstName", "@ptLastName", "@apptDate", "@apptTime",
-                "@providerName", "@clinicName", "[weblink]", "[weblink_french]")
+                "@apptLocation", "@providerName", "@clinicName", "[weblink]", "[weblink_french]")
 LINK_PLACEHOLDERS = ("[weblink]", "[weblink_french]")
 
 # An @ at the start of a word (so info@clinic.example is an address, not a placeholder) followed by a
@@ -90,6 +92,7 @@ class RenderContext:
     preferred_name: str | None = None
     language: str = "en"
     appointment_at: datetime | None = None
+    appointment_location: str | None = None
     provider_name: str | None = None
     weblink: str | None = None
     weblink_french: str | None = None
@@ -240,8 +243,10 @@ def _values(context: RenderContext) -> tuple[dict[str, str], dict[str, str]]:
         local = context.appointment_at.astimezone(ZoneInfo(context.timezone))
         values["@apptDate"] = format_date(local, language)
         values["@apptTime"] = format_time(local, language)
+        # An appointment without a room or address of its own takes place at the clinic.
+        offer("@apptLocation", context.appointment_location or context.clinic_name, _("no appointment location"))
     else:
-        missing["@apptDate"] = missing["@apptTime"] = _("no appointment")
+        missing["@apptDate"] = missing["@apptTime"] = missing["@apptLocation"] = _("no appointment")
     for token, url in (("[weblink]", context.weblink), ("[weblink_french]", context.weblink_french)):
         if url is not None and not re.match(r"https?://[^\s\"'<>]+$", url.strip()):
             missing[token] = _("the link is not a web address")
@@ -294,8 +299,14 @@ def _fill_html(markup: str, values: dict[str, str], language: str) -> str:
         token = match.group()
         return html.escape(values[token]) if token in values else token
 
-    parts = TAG_OR_TEXT.split(markup)
-    return "".join(TOKEN.sub(in_tag if part.startswith("<") else in_text, part) for part in parts)
+    return "".join(TOKEN.sub(in_tag if is_tag else in_text, part) if has_token else part
+                   for is_tag, part, has_token in _markup_parts(markup))
+
+
+@lru_cache(maxsize=256)
+def _markup_parts(markup: str) -> tuple[tuple[bool, str, bool], ...]:
+    """(is a tag, text, holds a placeholder) for each piece: split once per template, not per patient."""
+    return tuple((part.startswith("<"), part, TOKEN.search(part) is not None) for part in TAG_OR_TEXT.split(markup))
 
 
 def render_plain(text: str, context: RenderContext) -> str:
@@ -303,21 +314,44 @@ def render_plain(text: str, context: RenderContext) -> str:
     return _fill_plain(text, _check([text], context))
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What a template becomes before any patient: cleaned, converted to text, its tokens found."""
+
+    subject: str
+    salutation: str
+    salutation_html: str
+    body: str
+    body_text: str
+    tokens: tuple[str, ...]
+
+
+@lru_cache(maxsize=64)
+def _prepare(subject: str, salutation: str, body_html: str) -> _Prepared:
+    # Cleaning and the text conversion are the slow steps (an HTML parse each); a send to 5,000
+    # patients has one template, so they run once per template, not once per patient.
+    body = _with_line_breaks(clean_body_html(body_html))
+    body_text = html_to_text(body)
+    salutation = " ".join(salutation.split())
+    tokens = tuple(dict.fromkeys(token for text in (subject, salutation, body, body_text)
+                                 for token in find_placeholders(text)))
+    return _Prepared(subject, salutation, html.escape(salutation), body, body_text, tokens)
+
+
 def render_message(subject: str, salutation: str, body_html: str, context: RenderContext) -> RenderedMessage:
     """The email for one patient; raises ``RenderError`` listing every placeholder problem."""
     language = context.language
     fixed = PATIENT_TEXT[language]
-    body = _with_line_breaks(clean_body_html(body_html))
-    body_text = html_to_text(body)
-    salutation = " ".join(salutation.split())
-    values = _check([subject, salutation, body, body_text], context)
+    prepared = _prepare(subject, salutation, body_html)
+    values = _check([" ".join(prepared.tokens)], context) if prepared.tokens else {}
 
     # One line for the subject: a newline there would start a new mail header.
     filled_subject = " ".join(_fill_plain(subject, values).split())
-    text_parts = [_fill_plain(salutation, values), _fill_plain(body_text, values), fixed["no_reply"]]
+    text_parts = [_fill_plain(prepared.salutation, values), _fill_plain(prepared.body_text, values),
+                  fixed["no_reply"]]
     text = "\n\n".join(part for part in text_parts if part) + "\n"
 
-    salutation_html = _fill_html(html.escape(salutation), values, language)
+    salutation_html = _fill_html(prepared.salutation_html, values, language)
     html_lines = [
         "<!DOCTYPE html>",
         f'<html lang="{language}">',
@@ -328,7 +362,7 @@ def render_message(subject: str, salutation: str, body_html: str, context: Rende
         "</head>",
         "<body>",
         f"<p>{salutation_html}</p>" if salutation_html else "",
-        f"<div>{_fill_html(body, values, language)}</div>",
+        f"<div>{_fill_html(prepared.body, values, language)}</div>",
         "<hr>",
         f"<p><i>{html.escape(fixed['no_reply'])}</i></p>",
         "</body>",

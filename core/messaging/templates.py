@@ -60,15 +60,15 @@ DEFAULTS = (
         name="Default - appointment reminder", kind="reminder", language="en",
         subject="Your appointment on @apptDate",
         salutation="Dear @ptPreferredOrFirstName,",
-        body_html=("<p>This is a reminder of your appointment with @providerName at @clinicName on "
-                   "<b>@apptDate at @apptTime</b>.</p>"
+        body_html=("<p>This is a reminder of your appointment with @providerName on "
+                   "<b>@apptDate at @apptTime</b>, at @apptLocation.</p>"
                    "<p>If you cannot come, please let the clinic know as early as you can. Details: [weblink]</p>")),
     TemplateData(
         name="Défaut - rappel de rendez-vous", kind="reminder", language="fr",
         subject="Votre rendez-vous du @apptDate",
         salutation="Bonjour @ptPreferredOrFirstName,",
-        body_html=("<p>Nous vous rappelons votre rendez-vous avec @providerName à @clinicName le "
-                   "<b>@apptDate à @apptTime</b>.</p>"
+        body_html=("<p>Nous vous rappelons votre rendez-vous avec @providerName le "
+                   "<b>@apptDate à @apptTime</b>, à l'adresse suivante : @apptLocation.</p>"
                    "<p>Si vous ne pouvez pas venir, prévenez la clinique le plus tôt possible. Détails : "
                    "[weblink]</p>")),
 )
@@ -173,7 +173,8 @@ def delete_template(uow: UnitOfWork, template_id: int) -> None:
     template = session.get(Template, template_id)
     if template is None:
         raise NotFound("This template no longer exists.")
-    if session.scalar(select(func.count()).where(ReminderRule.template_id == template_id)):
+    if session.scalar(select(func.count()).where((ReminderRule.template_id == template_id)
+                                                 | (ReminderRule.alt_template_id == template_id))):
         raise InvalidInput("An appointment-reminder rule uses this template: change the rule first.")
     # Messages already sent keep their own copy of the text; they only forget the template.
     session.execute(Message.__table__.update().where(Message.template_id == template_id).values(template_id=None))

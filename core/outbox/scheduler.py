@@ -35,6 +35,7 @@ JOBS: tuple[Job, ...] = (
     Job("no-response notifications", "core.messaging.notifications:run_no_response_check", timedelta(minutes=5)),
     Job("custom From re-validation (daily)", "core.sender.approval:revalidate", timedelta(hours=1)),
     Job("EMR import", "core.emr.jobs:run_emr_import", timedelta(minutes=1)),
+    Job("appointment reminders", "core.messaging.reminders:run_reminders", timedelta(minutes=5)),
 )
 
 

@@ -80,7 +80,22 @@ class Worker:
         # any other outcome and at the batch's end, whichever comes first.
         self._accepted: list[ClaimedItem] = []
         self._stop: threading.Event | None = None  # set by run(): a batch gives back what it has not started
+        self._recorder = queue.TransmitRecorder(app)  # its connection is kept for one batch
         self.scheduler = Scheduler()
+
+    def _mark(self, item: ClaimedItem, accepted: list[ClaimedItem]) -> None:
+        try:
+            self._recorder.mark_transmitting(item, now=self.clock(), sent=accepted)
+        except LostClaim:
+            raise  # the accepted items were recorded all the same
+        except BaseException:
+            self._accepted = accepted + self._accepted  # rolled back: still to record
+            raise
+
+    def close(self) -> None:
+        """Close the transport (``run`` does this when it ends)."""
+        self.transport.close()
+        self._recorder.close()
 
     def recover(self) -> Recovery:
         now = self.clock()
@@ -110,7 +125,10 @@ class Worker:
                     log.warning("worker %s: server unreachable, %d items released", self.worker_id, len(rest))
                     break
         finally:
-            self._record_accepted()
+            try:
+                self._record_accepted()
+            finally:
+                self._recorder.close()
         return len(items)
 
     def _record_accepted(self) -> None:
@@ -148,7 +166,7 @@ class Worker:
                 stop.wait(idle_sleep)
         finally:
             self._stop = None
-            self.transport.close()
+            self.close()
             log.info("outbox worker %s stopped", self.worker_id)
 
     # -- one item ----------------------------------------------------------------------------
@@ -165,13 +183,7 @@ class Worker:
         def on_transmitting() -> None:
             nonlocal transmitting
             accepted, self._accepted = self._accepted, []
-            try:
-                queue.mark_transmitting(self.app, item, now=self.clock(), sent=accepted)
-            except LostClaim:
-                raise  # the accepted items were recorded all the same
-            except BaseException:
-                self._accepted = accepted + self._accepted  # rolled back: still to record
-                raise
+            self._mark(item, accepted)
             transmitting = True
 
         try:

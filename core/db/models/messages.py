@@ -168,6 +168,8 @@ class ReminderRule(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     days_before: Mapped[int] = mapped_column(Integer)
     template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    # The same reminder in the other language, for patients whose language is not template_id's.
+    alt_template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"))
     provider_ids: Mapped[list[int]] = mapped_column(JSONData, default=list)
     appointment_kinds: Mapped[list[str]] = mapped_column(JSONData, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
