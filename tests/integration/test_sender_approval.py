@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 
 from core.db.models import DomainCheck, OutboxItem, Patient, Site, utcnow
 from core.errors import InvalidInput
+from core.licences import grant_licence
 from core.messaging.compose import Draft, send_draft
 from core.outbox.scheduler import JOBS, load
 from core.outbox.worker import decode_email_payload
@@ -188,6 +189,10 @@ def test_mail_from_an_approved_address_is_signed_and_verifies(staff, dns_server:
             "date_of_birth": date(1988, 2, 29)}])
         uow.commit()
         patient_id = uow.session.scalar(select(Patient.id))
+    with staff.uow(write=True) as uow:  # an EMR sender needs an active licence (MS-7)
+        add_user(uow, username="drtremblay", display_name="Dre Émilie Tremblay", role="provider", password=None)
+    with staff.uow(write=True) as uow:
+        grant_licence(uow, "drtremblay")
     draft = Draft(patient_ids=(patient_id,), subject="Résultats", salutation="Bonjour @ptFirstName,",
                   body_html="Voir [weblink]", secure_message="Contenu", sender_emr_name="Dre Émilie Tremblay")
     with staff.uow(write=True) as uow:
