@@ -33,6 +33,7 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("no-response notifications", "core.messaging.notifications:run_no_response_check", timedelta(minutes=5)),
+    Job("push notifications", "core.campaigns.push:deliver_due", timedelta(seconds=5)),
 )
 
 
