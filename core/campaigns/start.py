@@ -14,8 +14,8 @@ the outcome, whatever it is:
 * app (push): marketing consent (without it the broadcast is not shown at all) and push on.
 
 An invitation carries a fresh 256-bit token per patient; only its SHA-256 is stored, with the
-expiry 14 days later; the link is ``{portal_base_url}/invitation/{token}``. The email goes to the
-outbox encrypted with the site key, like a secure message's.
+expiry 14 days later; the link is ``{portal_base_url}/invitation/{token}``. The email (built by
+``core.campaigns.mail``) goes to the outbox encrypted with the site key, like a secure message's.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -34,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from core import audit, events
 from core.campaigns.campaigns import INVITATION, INVITATION_DAYS, locked_campaign, require_permission
-from core.campaigns.templates import render_broadcast, render_invitation
+from core.campaigns.mail import InvitationMailer, InvitationPatient
+from core.campaigns.templates import render_title
 from core.crypto import SiteCipher
-from core.db.models import Campaign, CampaignConsent, CampaignRecipient, Patient, Provider, Site, utcnow
+from core.db.models import Campaign, CampaignConsent, CampaignRecipient, Patient, Site, utcnow
 from core.errors import InvalidInput
 from core.i18n import _
 from core.messaging.compose import from_header
@@ -85,25 +84,11 @@ def _patients(session: Session, ids: list[int]) -> dict[int, Any]:
     return found
 
 
-def _context(patient: Any, clinic: str, providers: dict[int, str], settings: Settings,
-             link: str | None) -> RenderContext:
+def _title_context(patient: Any, clinic: str, settings: Settings) -> RenderContext:
     return RenderContext(first_name=patient.first_name, last_name=patient.last_name,
                          preferred_name=patient.preferred_name, clinic_name=clinic,
                          language=patient.language if patient.language in ("en", "fr") else "en",
-                         provider_name=providers.get(patient.primary_provider_id or 0), weblink=link,
-                         weblink_french=f"{link}?lang=fr" if link else None, timezone=settings.timezone)
-
-
-def _email(subject: str, text: str, html: str, *, header: str, to: str, domain: str, now: datetime) -> bytes:
-    mail = EmailMessage()
-    mail["From"] = header
-    mail["To"] = to
-    mail["Subject"] = subject
-    mail["Date"] = formatdate(now.timestamp(), usegmt=True)
-    mail["Message-ID"] = make_msgid(domain=domain)
-    mail.set_content(text)
-    mail.add_alternative(html, subtype="html")
-    return bytes(mail)
+                         timezone=settings.timezone)
 
 
 def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cipher: SiteCipher,
@@ -122,10 +107,10 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
         .values(state="sending").returning(RECIPIENTS.c.id, RECIPIENTS.c.patient_id)).all()
     patients = _patients(session, [row.patient_id for row in taken])
     site = session.scalars(select(Site)).one()
-    providers = {row.id: row.display_name for row in session.execute(select(Provider.id, Provider.display_name))}
     header, envelope = from_header(site, settings)
-    domain = envelope.rpartition("@")[2] or "accueil.invalid"
-    portal = settings.portal_base_url.rstrip("/")
+    mailer = InvitationMailer(campaign.email_subject or "", campaign.email_body or "", clinic=site.name,
+                              from_header=header, domain=envelope.rpartition("@")[2] or "accueil.invalid",
+                              portal=settings.portal_base_url, timezone=settings.timezone)
     channel = "email" if campaign.kind == INVITATION else PUSH
     requests: list[OutboxRequest] = []
     sent_rows: list[dict[str, Any]] = []
@@ -155,17 +140,13 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
             token = secrets.token_urlsafe(32)  # 256 bits; only its hash is kept
             values["token"] = hashlib.sha256(token.encode()).digest()
             values["expires"] = now + timedelta(days=INVITATION_DAYS)
-            rendered = render_invitation(campaign.email_subject or "", campaign.email_body or "",
-                                         _context(patient, site.name, providers, settings,
-                                                  f"{portal}/invitation/{token}"))
-            message = _email(rendered.subject, rendered.text, rendered.html, header=header, to=patient.email,
-                             domain=domain, now=now)
+            message = mailer.build(InvitationPatient(patient.first_name, patient.last_name, patient.preferred_name,
+                                                     patient.language, patient.email), token, now)
             requests.append(OutboxRequest("email", email_payload(sender=envelope, to=patient.email,
                                                                  message_bytes=message, cipher=cipher), key))
             event_rows.append({"kind": events.LINK_CREATED, **common})
         else:
-            title, _body = render_broadcast(campaign.app_title or "", campaign.app_body or "",
-                                            _context(patient, site.name, providers, settings, None))
+            title = render_title(campaign.app_title or "", _title_context(patient, site.name, settings))
             requests.append(OutboxRequest(PUSH, {"patient": _reference(session, patient), "title": title,
                                                  "campaign_id": campaign_id, "language": patient.language}, key))
         sent_rows.append(values)

@@ -21,13 +21,14 @@ from core.messaging.render import (
     RenderedMessage,
     clean_body_html,
     find_placeholders,
-    html_to_text,
     render_message,
     render_plain,
     unknown_placeholders,
 )
 
-PATIENT_PLACEHOLDERS = ("@ptPreferredOrFirstName", "@ptFirstName", "@ptLastName", "@providerName", "@clinicName")
+# Values every patient has, so a campaign never meets a patient it cannot be filled for (a
+# provider or an appointment would be missing for some).
+PATIENT_PLACEHOLDERS = ("@ptPreferredOrFirstName", "@ptFirstName", "@ptLastName", "@clinicName")
 LINK_PLACEHOLDERS = ("[weblink]", "[weblink_french]")
 
 
@@ -106,5 +107,6 @@ def render_broadcast(title: str, body: str, context: RenderContext) -> tuple[str
     return filled_title, rendered.html[start:end]
 
 
-def broadcast_text(body: str) -> str:
-    return html_to_text(body)
+def render_title(title: str, context: RenderContext) -> str:
+    """An app campaign's title for one patient (the push notification's text)."""
+    return " ".join(render_plain(title, context).split())
