@@ -128,6 +128,8 @@ def _one(condition: Condition, row: int, today: date, zone: ZoneInfo) -> ColumnE
         raise InvalidInput(_("Condition {row}: '{comparator}' does not fit {resource}.").format(
             row=row, comparator=condition.comparator, resource=_(resource.label)))
     value = condition.value.strip()
+    if not value:
+        raise InvalidInput(_("Condition {row}: give a value.").format(row=row))
     negate = condition.comparator == IS_NOT
     if resource.kind == "choice":
         if value not in {choice for choice, _label in resource.choices}:

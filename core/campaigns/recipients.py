@@ -110,7 +110,7 @@ def _finish(uow: UnitOfWork, campaign: Campaign, added: int, already: int, how: 
 
 
 def assign_by_conditions(uow: UnitOfWork, campaign_id: int, conditions: list[Condition] | tuple[Condition, ...],
-                         *, today: date, timezone: str = "America/Toronto") -> AssignResult:
+                         *, today: date, timezone: str = "America/Toronto", now: datetime | None = None) -> AssignResult:
     """Add every patient the conditions fit and who is not in the campaign yet (one INSERT … SELECT)."""
     require_permission(uow)
     where = compile_conditions(conditions, today=today, timezone=timezone)
@@ -121,7 +121,7 @@ def assign_by_conditions(uow: UnitOfWork, campaign_id: int, conditions: list[Con
     adding = int(session.scalar(select(func.count()).select_from(Patient).where(new)) or 0)
     _check_room(_current(session, campaign_id), adding)
     if adding:
-        now = utcnow()
+        now = now or utcnow()
         source = select(literal(campaign_id), Patient.id, literal("assigned"), literal(now, CampaignRecipient.added_at.type)
                         ).where(new)
         session.execute(insert(CampaignRecipient).from_select(
@@ -129,7 +129,8 @@ def assign_by_conditions(uow: UnitOfWork, campaign_id: int, conditions: list[Con
     return _finish(uow, campaign, adding, matching - adding, "conditions", today)
 
 
-def _add_ids(uow: UnitOfWork, campaign: Campaign, patient_ids: list[int], how: str, today: date) -> AssignResult:
+def _add_ids(uow: UnitOfWork, campaign: Campaign, patient_ids: list[int], how: str, today: date,
+             now: datetime | None) -> AssignResult:
     session = uow.session
     existing: set[int] = set()
     for start in range(0, len(patient_ids), _CHUNK):
@@ -139,14 +140,15 @@ def _add_ids(uow: UnitOfWork, campaign: Campaign, patient_ids: list[int], how: s
     new = [patient_id for patient_id in patient_ids if patient_id not in existing]
     _check_room(_current(session, campaign.id), len(new))
     if new:
-        now = utcnow()
+        now = now or utcnow()
         session.execute(insert(CampaignRecipient), [
             {"campaign_id": campaign.id, "patient_id": patient_id, "state": "assigned", "added_at": now}
             for patient_id in new])
     return _finish(uow, campaign, len(new), len(existing), how, today)
 
 
-def assign_patient(uow: UnitOfWork, campaign_id: int, patient_id: int, *, today: date) -> AssignResult:
+def assign_patient(uow: UnitOfWork, campaign_id: int, patient_id: int, *, today: date,
+                   now: datetime | None = None) -> AssignResult:
     """Add one patient found by the patient search."""
     require_permission(uow)
     session = uow.session
@@ -158,7 +160,7 @@ def assign_patient(uow: UnitOfWork, campaign_id: int, patient_id: int, *, today:
     if state is not None:
         raise InvalidInput(_("This patient is already in the campaign.") if state != "removed" else
                            _("This patient was removed from the campaign and is not added again."))
-    return _add_ids(uow, campaign, [patient_id], "patient", today)
+    return _add_ids(uow, campaign, [patient_id], "patient", today, now)
 
 
 def _decode(data: bytes) -> str:
@@ -208,7 +210,8 @@ def read_chart_csv(session: Session, data: bytes) -> tuple[list[int], list[CsvPr
     return [found[chart_id] for _line, chart_id in wanted if chart_id in found], problems
 
 
-def assign_csv(uow: UnitOfWork, campaign_id: int, data: bytes, *, today: date) -> AssignResult:
+def assign_csv(uow: UnitOfWork, campaign_id: int, data: bytes, *, today: date,
+               now: datetime | None = None) -> AssignResult:
     """Add the patients of a CSV of chart IDs; any problem refuses the whole file with the report."""
     require_permission(uow)
     session = uow.session
@@ -219,7 +222,7 @@ def assign_csv(uow: UnitOfWork, campaign_id: int, data: bytes, *, today: date) -
                          problems)
     if not patient_ids:
         raise CsvRefused(_("The file has no chart IDs."), [])
-    return _add_ids(uow, campaign, patient_ids, "csv", today)
+    return _add_ids(uow, campaign, patient_ids, "csv", today, now)
 
 
 def remove_recipient(uow: UnitOfWork, campaign_id: int, recipient_id: int) -> None:

@@ -311,3 +311,19 @@ def test_two_staff_pressing_start_at_once_send_once(clinic) -> None:
 
 def test_search_key_is_folded() -> None:
     assert fold("O'Neil") == "oneil"
+
+
+def test_cli_gives_and_takes_the_campaigns_permission(app, capsys, monkeypatch) -> None:
+    from accueil.cli import main
+
+    add_staff_and_patients(app, actor_can=False)
+    monkeypatch.setenv("ACCUEIL_DATABASE_URL", app.settings.resolved_database_url())
+    monkeypatch.setenv("ACCUEIL_SITE_KEY", app.settings.site_key)
+    assert main(["user", "campaigns", "campagnes"]) == 0
+    with app.uow() as uow:
+        assert cs.can_use_campaigns(uow.session, app.actor)
+    assert main(["user", "campaigns", "campagnes", "--off"]) == 0
+    with app.uow() as uow:
+        assert not cs.can_use_campaigns(uow.session, app.actor)
+    assert main(["user", "campaigns", "personne"]) == 2
+    assert "No user named" in capsys.readouterr().err
