@@ -60,7 +60,7 @@ def status_text(row: RecipientRow, kind: str) -> str:
         return _(SENT_BY_KIND[kind])
     text = _(RECIPIENT_STATUS.get(row.status, row.status))
     if row.status == "skipped" and row.reason:
-        text += ": " + _(SKIP_REASONS.get(row.reason, row.reason))
+        return _("{status}: {reason}").format(status=text, reason=_(SKIP_REASONS.get(row.reason, row.reason)))
     return text
 
 

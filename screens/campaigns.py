@@ -36,7 +36,7 @@ MODE_NAMES = {"email": N_("Email"), "app": N_("App")}
 STATUS_NAMES = {"draft": N_("Draft"), "started": N_("Started"), "ended": N_("Ended")}
 # (key, header, width); the name takes what is left of the terminal's width.
 # Cells have no padding (80 columns are dear): each width includes one space of margin.
-COLUMNS = (("kind", N_("Type"), 11), ("mode", N_("Mode"), 9), ("status", N_("Status"), 9),
+COLUMNS = (("kind", N_("Type"), 11), ("mode", N_("Mode"), 9), ("status", N_("Status"), 10),
            ("assigned", N_("Assig."), 7), ("sent", N_("Sent"), 8), ("skipped", N_("Skip."), 6),
            ("failed", N_("Fail."), 6), ("removed", N_("Rem."), 5))
 MIN_NAME_WIDTH = 16
