@@ -17,6 +17,10 @@ from textual.dom import DOMNode
 
 def binding_owners() -> tuple[type[DOMNode], ...]:
     """Every class in the app that declares remappable bindings."""
+    from screens.campaign_add import AddPatientsScreen
+    from screens.campaign_detail import CampaignDetailScreen
+    from screens.campaign_recipients import CampaignRecipientsScreen
+    from screens.campaigns import CampaignsScreen
     from screens.confirm import ConfirmScreen
     from screens.email_view import EmailViewScreen
     from screens.help import HelpScreen
@@ -26,7 +30,7 @@ def binding_owners() -> tuple[type[DOMNode], ...]:
     from tui.app import AccueilApp
 
     return (AccueilApp, PatientsScreen, PatientViewScreen, OutboxScreen, EmailViewScreen, HelpScreen,
-            ConfirmScreen)
+            ConfirmScreen, CampaignsScreen, CampaignDetailScreen, CampaignRecipientsScreen, AddPatientsScreen)
 
 
 @cache
