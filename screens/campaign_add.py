@@ -91,7 +91,9 @@ class ConditionRow(Horizontal):
             self.mount(Select(choices, value=value if known else choices[0][1], allow_blank=False, compact=True,
                               classes="value"))
         else:
-            self.mount(Input(value, placeholder=_(VALUE_HINTS.get(resource.kind, "")), classes="value"))
+            field = Input(value, placeholder=_(VALUE_HINTS.get(resource.kind, "")), classes="value")
+            field.cursor_blink = False  # no frame a second down a slow line
+            self.mount(field)
 
     def condition(self) -> Condition:
         widgets = list(self.children)
@@ -168,6 +170,8 @@ class AddPatientsScreen(ModalScreen[str | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False  # no frame a second down a slow line
         results = cast("DataTable[str]", self.query_one("#one-results", DataTable))
         results.add_column(_("Patient"), width=40, key="name")
         results.add_column(_("Chart"), width=10, key="chart")

@@ -116,6 +116,8 @@ class CampaignDetailScreen(ModalScreen[int | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        for field in (*self.query(Input), *self.query(TextArea)):
+            field.cursor_blink = False  # a blinking cursor is a frame a second down a slow line
         self._kind_changed("invitation")
         self.query_one("#campaign-name", Input).focus()
         accueil = self.accueil_app.accueil

@@ -113,6 +113,7 @@ class CampaignRecipientsScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#recipient-search", Input).cursor_blink = False  # no frame a second on a slow line
         table = self.table
         name_width = max(16, self.size.width - STATUS_WIDTH - ADDED_WIDTH - 8)
         table.add_column(_("Patient"), width=name_width, key="name")
