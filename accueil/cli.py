@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     disable = user.add_parser("disable", help="stop a staff account from signing in")
     disable.add_argument("username")
+    campaigns = user.add_parser("campaigns", help="give (or with --off take away) the Campaigns permission")
+    campaigns.add_argument("username")
+    campaigns.add_argument("--off", action="store_true", help="take the permission away")
 
     message = commands.add_parser("message", help="secure messages").add_subparsers(dest="message_command",
                                                                                    metavar="ACTION", required=True)
@@ -322,6 +325,11 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
         elif args.user_command == "passwd":
             users.set_password(uow, args.username, password or "")
             print("Password changed.")
+        elif args.user_command == "campaigns":
+            from core.campaigns.campaigns import set_permission
+
+            set_permission(uow, args.username, not args.off)
+            print(f"User {args.username} {'can no longer' if args.off else 'can now'} use campaigns.")
         else:
             users.disable_user(uow, args.username)
             print(f"User {args.username} can no longer sign in.")

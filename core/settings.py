@@ -112,6 +112,14 @@ class Settings:
     timezone: str = field(default="America/Toronto", metadata=doc("The clinic's time zone (IANA name)."))
     link_valid_days: int = field(default=30, metadata=doc("How long a secure-message link stays valid, in days."))
     sender: SenderSettings = field(default_factory=SenderSettings, metadata=doc("Custom From address settings."))
+    push_gateway_url: str | None = field(
+        default=None,
+        metadata=doc("HTTPS address the worker posts push notifications to. Empty: they go to the local mailbox folder."),
+    )
+    push_gateway_token: str | None = field(
+        default=None, repr=False, metadata=doc("Bearer token for the push gateway; never logged.")
+    )
+    push_timeout_seconds: float = field(default=10.0, metadata=doc("Timeout for one push gateway request."))
     keymap: dict[str, str] = field(
         default_factory=dict,
         metadata=doc("Key remapping: a [keymap] table of binding id = key(s), e.g. \"patients.open\" = \"f5\"."),

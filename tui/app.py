@@ -12,7 +12,7 @@ keeps the one-line reason in ``startup_error``, which the CLI prints once the te
 restored: never a traceback. Anything else is a bug and gets Textual's traceback.
 
 The top-level sections are Textual modes (``MODES``), each one function key away (F2 Patients,
-F3 Messages: function keys never clash with typing in a field, and xterm, PuTTY, Windows
+F3 Messages, F4 Campaigns — shown only to staff with the Campaigns permission: function keys never clash with typing in a field, and xterm, PuTTY, Windows
 Terminal and the macOS terminals pass them over SSH; GNOME Terminal keeps F1 for its own help
 unless told otherwise, and the keymap setting can move ``app.help``). A section appears only once its screen exists. F1 opens help for the
 focused widget (``screens.help``); Ctrl+P the command palette (``tui.commands``). The keymap
@@ -53,6 +53,7 @@ OPEN_GROUP = "open-clinic"
 # section in MODES costs a second style refresh and two more layouts before the first frame.
 PATIENTS = "_default"
 MESSAGES = "messages"
+CAMPAIGNS = "campaigns"
 SITE = "site"
 
 
@@ -60,6 +61,12 @@ def _outbox_screen() -> Screen[None]:
     from screens.outbox import OutboxScreen  # not needed to draw the first screen
 
     return OutboxScreen()
+
+
+def _campaigns_screen() -> Screen[None]:
+    from screens.campaigns import CampaignsScreen
+
+    return CampaignsScreen()
 
 
 def _site_screen() -> Screen[None]:
@@ -73,7 +80,7 @@ class AccueilApp(App[int]):
 
     CSS_PATH = STYLESHEET
     TITLE = "Accueil"
-    MODES = {MESSAGES: _outbox_screen, SITE: _site_screen}
+    MODES = {MESSAGES: _outbox_screen, CAMPAIGNS: _campaigns_screen, SITE: _site_screen}
     COMMANDS = set(PROVIDERS)
     # Our theme as the reactive's default rather than set in __init__: setting it there makes
     # Textual refresh the whole stylesheet twice before the first frame (~10% of start-up).
@@ -94,6 +101,8 @@ class AccueilApp(App[int]):
                 tooltip=N_("Go to the Patients section: search and open patient records.")),
         Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages",
                 tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
+        Binding("f4", f"section('{CAMPAIGNS}')", N_("Campaigns"), id="app.campaigns",
+                tooltip=N_("Go to the Campaigns section (staff with the Campaigns permission).")),
         Binding("f6", f"section('{SITE}')", N_("Site"), id="app.site",
                 tooltip=N_("Go to the Site section: the clinic's account and its custom From address.")),
     ]
@@ -109,6 +118,8 @@ class AccueilApp(App[int]):
         """The open clinic, or None until the opening worker has finished."""
         self.startup_error: str | None = None
         """Why the clinic could not be opened: one translated line; the CLI prints it on stderr."""
+        self.campaigns_allowed = False
+        """Whether this user has the Campaigns permission (CA-3): F4 shows only then."""
         self.clinic_ready_signal: Signal[Accueil] = Signal(self, "clinic-ready")
         """Published once, on the app's thread, when ``accueil`` becomes available."""
         self._opener = opener
@@ -145,9 +156,13 @@ class AccueilApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The footer leaves out the key of the section already shown (False hides a binding in
         # Textual 6): 80 columns are dear.
+        if action == "section" and parameters and parameters[0] == CAMPAIGNS and not self.campaigns_allowed:
+            return False  # hidden and refused: no Campaigns permission
         return not (action == "section" and parameters and parameters[0] == self.current_mode)
 
     def action_section(self, mode: str) -> None:
+        if mode == CAMPAIGNS and not self.campaigns_allowed:
+            return
         self.switch_mode(mode)
 
     def action_command_palette(self) -> None:
@@ -164,6 +179,17 @@ class AccueilApp(App[int]):
         self.switch_mode(PATIENTS)
         if isinstance(self.screen, PatientsScreen):
             self.screen.search_input.focus()
+
+    def command_campaigns(self) -> None:
+        self.action_section(CAMPAIGNS)
+
+    def command_new_campaign(self) -> None:
+        from screens.campaigns import CampaignsScreen
+
+        self.action_section(CAMPAIGNS)
+        screen = self.screen_stack[0]
+        if self.current_mode == CAMPAIGNS and isinstance(screen, CampaignsScreen):
+            self.call_after_refresh(screen.action_new_campaign)
 
     def command_outbox(self) -> None:
         self.switch_mode(MESSAGES)
@@ -197,7 +223,11 @@ class AccueilApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=OPEN_GROUP, description="open the clinic")
     def _open_clinic(self) -> Accueil:
-        return self._opener()
+        from screens.campaigns import campaigns_allowed
+
+        accueil = self._opener()
+        self.campaigns_allowed = campaigns_allowed(accueil)
+        return accueil
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -207,6 +237,7 @@ class AccueilApp(App[int]):
             accueil = worker.result
             assert accueil is not None
             self.accueil = accueil
+            self.refresh_bindings()
             self.clinic_ready_signal.publish(accueil)
         elif worker.state == WorkerState.ERROR and isinstance(worker.error, Exception):
             self._opening_failed(worker.error)

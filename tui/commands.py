@@ -1,7 +1,7 @@
 """The command palette (Ctrl+P): one provider per area, every title prefixed by its area.
 
 ``app: …`` for the application, ``patient: …`` for the Patients section, ``messages: …`` for the
-Messages section. Titles are translated when the palette opens (the language may have changed
+Messages section, ``campaign: …`` for Campaigns (only for staff with the permission). Titles are translated when the palette opens (the language may have changed
 since start-up). A provider lists only what exists: areas arrive with their screens.
 """
 
@@ -101,7 +101,19 @@ class EmrCommands(AreaProvider):
                                              "destination, retention.")), settings)]
 
 
+class CampaignCommands(AreaProvider):
+    COMMANDS = (
+        (N_("campaign: list"), N_("Go to the Campaigns section: invitations and app messages."), "command_campaigns"),
+        (N_("campaign: new"), N_("Create a campaign: an invitation by email or a message in the app."),
+         "command_new_campaign"),
+    )
 
-PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, SiteCommands, AppCommands)
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        # Staff without the Campaigns permission are not offered what they cannot open (CA-3).
+        return super()._commands() if getattr(self.app, "campaigns_allowed", False) else []
 
-__all__ = ["PROVIDERS", "AppCommands", "EmrCommands", "MessageCommands", "PatientCommands", "SiteCommands"]
+
+PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, CampaignCommands, SiteCommands, AppCommands)
+
+__all__ = ["PROVIDERS", "AppCommands", "CampaignCommands", "EmrCommands", "MessageCommands", "PatientCommands",
+           "SiteCommands"]

@@ -36,6 +36,7 @@ JOBS: tuple[Job, ...] = (
     Job("custom From re-validation (daily)", "core.sender.approval:revalidate", timedelta(hours=1)),
     Job("EMR import", "core.emr.jobs:run_emr_import", timedelta(minutes=1)),
     Job("appointment reminders", "core.messaging.reminders:run_reminders", timedelta(minutes=5)),
+    Job("push notifications", "core.campaigns.push:deliver_due", timedelta(seconds=5)),
 )
 
 

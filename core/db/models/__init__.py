@@ -19,6 +19,7 @@ from .operations import (
     AuditEntry,
     AuditHead,
     Campaign,
+    CampaignConsent,
     CampaignRecipient,
     ChartEntry,
     DomainCheck,
@@ -31,7 +32,7 @@ from .patients import Appointment, ConnectedSystem, Patient
 from .site import DelegateEmail, Licence, Provider, Site, User
 
 __all__ = [
-    "Appointment", "Attachment", "AuditEntry", "AuditHead", "Base", "Campaign", "CampaignRecipient",
+    "Appointment", "Attachment", "AuditEntry", "AuditHead", "Base", "Campaign", "CampaignConsent", "CampaignRecipient",
     "ChartEntry", "ConnectedSystem", "DelegateEmail", "DomainCheck", "EForm", "Event", "FormRequest",
     "ImportItem", "Licence", "Message", "Notification", "OutboxItem", "Patient", "PatientCondition",
     "PortalSession", "Provider", "ReminderRule", "ReminderSent", "Reply", "SecureContent", "Site",

@@ -50,6 +50,8 @@ class CampaignRecipient(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "patient_id"),
         Index("ix_campaign_recipients_patient", "patient_id"),
+        Index("ix_campaign_recipients_token", "invite_token_hash", unique=True),
+        Index("ix_campaign_recipients_page", "campaign_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +63,32 @@ class CampaignRecipient(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An invitation's link: only the SHA-256 of its token is kept (SR-3); valid 14 days (PO-6).
+    invite_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invite_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outbox_id: Mapped[int | None] = mapped_column(Integer)  # the email or push of this send
+
+
+class CampaignConsent(Base):
+    """The consent ledger (CA-8): what one recipient had consented to at the moment of Start."""
+
+    __tablename__ = "campaign_consents"
+    __table_args__ = (Index("ix_campaign_consents_patient", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("campaign_recipients.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(10))  # email|push
+    marketing_consent: Mapped[bool] = mapped_column(Boolean)
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_consent: Mapped[bool] = mapped_column(Boolean)
+    has_email: Mapped[bool] = mapped_column(Boolean)
+    push_enabled: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(10))  # sent|skipped
+    reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class PatientCondition(Base):

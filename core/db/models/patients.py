@@ -29,6 +29,7 @@ class Patient(Base):
         Index("ix_patients_phone_key", "phone_key", "id"),
         Index("ix_patients_dob", "date_of_birth", "last_key", "id"),
         Index("ix_patients_email", "email"),
+        Index("ix_patients_campaign_filter", "language", "marketing_consent", "date_of_birth"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,190 @@
+"""Start (CA-6, CA-8): send to every assigned patient not yet sent, behind the consent gates.
+
+One transaction: the campaign row is locked (PostgreSQL), then the recipients still
+``assigned`` are taken with ``UPDATE … SET state = 'sending' WHERE state = 'assigned'
+RETURNING`` — a second Start pressed at the same moment finds none of them (it waits for the
+first one's row locks and re-reads), so each patient is sent to once. Each outbox item's
+idempotency key (``campaign:<id>:recipient:<id>``) is unique as well. Starting again later
+sends only to the patients added since.
+
+Gates (CA-8), read at this moment and written to the consent ledger (``campaign_consents``) with
+the outcome, whatever it is:
+
+* invitation (email): an address that has not bounced, and email consent;
+* app (push): marketing consent (without it the broadcast is not shown at all) and push on.
+
+An invitation carries a fresh 256-bit token per patient; only its SHA-256 is stored, with the
+expiry 14 days later; the link is ``{portal_base_url}/invitation/{token}``. The email (built by
+``core.campaigns.mail``) goes to the outbox encrypted with the site key, like a secure message's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from core import audit, events
+from core.campaigns.campaigns import INVITATION, INVITATION_DAYS, locked_campaign, require_permission
+from core.campaigns.mail import InvitationMailer, InvitationPatient
+from core.campaigns.templates import render_title
+from core.crypto import SiteCipher
+from core.db.models import Campaign, CampaignConsent, CampaignRecipient, Patient, Site, utcnow
+from core.errors import InvalidInput
+from core.i18n import _
+from core.messaging.compose import from_header
+from core.messaging.render import RenderContext
+from core.outbox.queue import OutboxRequest, enqueue_many
+from core.outbox.worker import email_payload
+from core.settings import Settings
+from core.uow import UnitOfWork
+
+PUSH = "push"
+RECIPIENTS = cast(Table, CampaignRecipient.__table__)
+_CHUNK = 900
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class StartResult:
+    sent: int
+    skipped: int
+    reasons: dict[str, int] = field(default_factory=dict)  # skip reason -> how many
+
+
+def skip_reason(kind: str, patient: Any) -> str | None:
+    """Why this patient gets nothing now (None: send). ``patient`` has the Patient columns."""
+    if kind == INVITATION:
+        if not patient.email or patient.email_bad_at is not None:
+            return "no_email"
+        if not patient.email_consent:
+            return "no_email_consent"
+        return None
+    if not patient.marketing_consent:
+        return "no_marketing_consent"
+    if not patient.push_enabled:
+        return "push_off"
+    return None
+
+
+def _patients(session: Session, ids: list[int]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), _CHUNK):
+        found.update({row.id: row for row in session.execute(
+            select(Patient.id, Patient.first_name, Patient.last_name, Patient.preferred_name, Patient.language,
+                   Patient.email, Patient.email_bad_at, Patient.email_consent, Patient.marketing_consent,
+                   Patient.marketing_consent_at, Patient.push_enabled, Patient.primary_provider_id,
+                   Patient.portal_reference).where(Patient.id.in_(ids[start:start + _CHUNK])))})
+    return found
+
+
+def _title_context(patient: Any, clinic: str, settings: Settings) -> RenderContext:
+    return RenderContext(first_name=patient.first_name, last_name=patient.last_name,
+                         preferred_name=patient.preferred_name, clinic_name=clinic,
+                         language=patient.language if patient.language in ("en", "fr") else "en",
+                         timezone=settings.timezone)
+
+
+def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cipher: SiteCipher,
+                   now: datetime | None = None) -> StartResult:
+    """Send to the patients assigned and not yet sent; commits once. See the module docstring."""
+    require_permission(uow)
+    now = now or utcnow()
+    session = uow.session
+    campaign = locked_campaign(session, campaign_id)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    if campaign.kind != INVITATION and campaign.ends_on is not None and campaign.ends_on < today:
+        raise InvalidInput(_("This campaign ended on {day}: it can no longer be started.").format(
+            day=campaign.ends_on.isoformat()))
+    taken = session.execute(
+        update(RECIPIENTS).where(RECIPIENTS.c.campaign_id == campaign_id, RECIPIENTS.c.state == "assigned")
+        .values(state="sending").returning(RECIPIENTS.c.id, RECIPIENTS.c.patient_id)).all()
+    patients = _patients(session, [row.patient_id for row in taken])
+    site = session.scalars(select(Site)).one()
+    header, envelope = from_header(site, settings)
+    mailer = InvitationMailer(campaign.email_subject or "", campaign.email_body or "", clinic=site.name,
+                              from_header=header, domain=envelope.rpartition("@")[2] or "accueil.invalid",
+                              portal=settings.portal_base_url, timezone=settings.timezone)
+    channel = "email" if campaign.kind == INVITATION else PUSH
+    requests: list[OutboxRequest] = []
+    sent_rows: list[dict[str, Any]] = []
+    skipped_rows: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    reasons: dict[str, int] = {}
+    for row in taken:
+        patient = patients[row.patient_id]
+        reason = skip_reason(campaign.kind, patient)
+        ledger.append({"recipient_id": row.id, "campaign_id": campaign_id, "patient_id": patient.id, "at": now,
+                       "channel": channel, "marketing_consent": bool(patient.marketing_consent),
+                       "marketing_consent_at": patient.marketing_consent_at,
+                       "email_consent": bool(patient.email_consent), "has_email": bool(patient.email),
+                       "push_enabled": bool(patient.push_enabled), "outcome": "skipped" if reason else "sent",
+                       "reason": reason})
+        common = {"patient_id": patient.id, "campaign_id": campaign_id, "channel": channel}
+        if reason:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            skipped_rows.append({"rid": row.id, "reason": reason, "consent": bool(patient.marketing_consent)})
+            event_rows.append({"kind": events.CAMPAIGN_SKIPPED, "detail": {"reason": reason}, **common})
+            continue
+        key = f"campaign:{campaign_id}:recipient:{row.id}"
+        values: dict[str, Any] = {"rid": row.id, "consent": bool(patient.marketing_consent), "token": None,
+                                  "expires": None}
+        if campaign.kind == INVITATION:
+            token = secrets.token_urlsafe(32)  # 256 bits; only its hash is kept
+            values["token"] = hashlib.sha256(token.encode()).digest()
+            values["expires"] = now + timedelta(days=INVITATION_DAYS)
+            message = mailer.build(InvitationPatient(patient.first_name, patient.last_name, patient.preferred_name,
+                                                     patient.language, patient.email), token, now)
+            requests.append(OutboxRequest("email", email_payload(sender=envelope, to=patient.email,
+                                                                 message_bytes=message, cipher=cipher), key))
+            event_rows.append({"kind": events.LINK_CREATED, **common})
+        else:
+            title = render_title(campaign.app_title or "", _title_context(patient, site.name, settings))
+            requests.append(OutboxRequest(PUSH, {"patient": _reference(session, patient), "title": title,
+                                                 "campaign_id": campaign_id, "language": patient.language}, key))
+        sent_rows.append(values)
+        event_rows.append({"kind": events.CAMPAIGN_SENT, **common})
+    outbox_ids = enqueue_many(session, requests)
+    for values, outbox_id in zip(sent_rows, outbox_ids, strict=True):
+        values["outbox"] = outbox_id
+    if sent_rows:
+        session.execute(update(RECIPIENTS).where(RECIPIENTS.c.id == bindparam("rid")).values(
+            state="sent", sent_at=now, marketing_consent_at_send=bindparam("consent"),
+            invite_token_hash=bindparam("token"), invite_expires_at=bindparam("expires"),
+            outbox_id=bindparam("outbox")), sent_rows)
+    if skipped_rows:
+        session.execute(update(RECIPIENTS).where(RECIPIENTS.c.id == bindparam("rid")).values(
+            state="skipped", skip_reason=bindparam("reason"), marketing_consent_at_send=bindparam("consent")),
+            skipped_rows)
+    if ledger:
+        session.execute(insert(CampaignConsent), ledger)
+    events.record_events(session, event_rows, at=now)
+    audit.record_many(session, actor=uow.actor, action="campaign.send", entries=[
+        (entry["patient_id"], {"campaign_id": campaign_id, "outcome": entry["outcome"]}) for entry in ledger])
+    _mark_started(campaign, now)
+    uow.commit()
+    return StartResult(len(sent_rows), len(skipped_rows), reasons)
+
+
+def _mark_started(campaign: Campaign, now: datetime) -> None:
+    if campaign.status == "draft":
+        campaign.status = "started"
+    if campaign.started_at is None:
+        campaign.started_at = now
+
+
+def _reference(session: Session, patient: Any) -> str:
+    """The patient's portal reference (the push gateway's addressee), made on first need."""
+    if patient.portal_reference:
+        return str(patient.portal_reference)
+    reference = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+    session.execute(update(Patient).where(Patient.id == patient.id, Patient.portal_reference.is_(None))
+                    .values(portal_reference=reference))
+    return reference
