@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
 
+    portal = commands.add_parser("portal", help="serve the patient portal (the page behind each secure link)")
+    portal.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    portal.add_argument("--port", type=int, help="port (default: the one in portal_base_url)")
+
     commands.add_parser("settings", help="list every setting with its current value and meaning")
     return parser
 
@@ -160,7 +164,25 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
               f"{summary.staff} support staff, {summary.appointments} appointments.", file=sys.stderr)
     if args.headless:
         return EXIT_OK
-    return _run_app(demo)
+    portal = _start_demo_portal(demo)
+    try:
+        return _run_app(demo)
+    finally:
+        if portal is not None:
+            portal.stop()
+
+
+def _start_demo_portal(demo: Settings) -> Any:
+    """The demo serves its portal on 127.0.0.1 in a thread, so links in the local mailbox open."""
+    from core.bootstrap import bootstrap
+    from portal.server import ThreadedServer, default_port
+
+    try:
+        return ThreadedServer(bootstrap(demo, actor="patient-portal"), "127.0.0.1",
+                              default_port(demo.portal_base_url)).start()
+    except OSError as exc:
+        print(f"The demo portal is not running: {exc}.", file=sys.stderr)
+        return None
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:
@@ -341,6 +363,16 @@ def _worker(_settings: Settings, args: argparse.Namespace) -> int:
     return run_worker(["--batch", str(args.batch)] + (["--once"] if args.once else []))
 
 
+def _portal(settings: Settings, args: argparse.Namespace) -> int:
+    from portal.server import default_port, serve
+
+    with _opened(settings) as app:
+        port = args.port or default_port(settings.portal_base_url)
+        print(f"Patient portal on http://{args.host}:{port} (links use {settings.portal_base_url}).", file=sys.stderr)
+        serve(app, args.host, port)
+    return EXIT_OK
+
+
 def _settings(settings: Settings, _args: argparse.Namespace) -> int:
     from core.settings import describe_settings
 
@@ -402,4 +434,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
     "settings": _settings, "user": _user, "worker": _worker, "message": _message,
+    "portal": _portal,
 }
