@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -92,9 +93,9 @@ async def reply_submit(request: Request) -> Response:
     except BadForm:
         return portal.render(request, "expired.html", status=403)
     except AttachmentRefused as refused:
-        too_big = "10 MB" in refused.message
-        return await message_page(request, status=413, problem=_(
-            "A file is larger than 10 MB." if too_big else "The files of one message may not add up to more than 50 MB."))
+        problem = _("A file is larger than 10 MB.") if "10 MB" in refused.message else _(
+            "The files of one message may not add up to more than 50 MB.")
+        return await message_page(request, status=413, problem=problem)
     text = form.fields.get("text", "")[:MAX_REPLY_CHARS]
     window = view.window
     if window.expired and window.closes_on is not None:
@@ -149,9 +150,9 @@ async def file_download(request: Request) -> Response:
                                cipher=portal.accueil.cipher)
     except NotFound:
         return portal.expired(request)
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in file.name)[:100] or "file"
-    return Response(file.data, media_type=file.content_type,
-                    headers={"content-disposition": f'attachment; filename="{safe}"'})
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in file.name)[:100]
+    disposition = f"attachment; filename=\"{safe or 'file'}\"; filename*=UTF-8''{quote(file.name[:100])}"
+    return Response(file.data, media_type=file.content_type, headers={"content-disposition": disposition})
 
 
 async def forms_page(request: Request) -> Response:
