@@ -120,7 +120,7 @@ def verify_identity(uow: UnitOfWork, key: bytes, answers: dict[str, str], *,
     now = now or utcnow()
     session = uow.session
     message = session.scalar(select(Message).where(Message.token_hash == key).with_for_update())
-    patient = session.get(Patient, message.patient_id) if message is not None else None
+    patient = session.get(Patient, message.patient_id if message is not None else 0)  # a lookup either way
     live = _live(message, now)
     locked = message is not None and message.locked_at is not None
     matched = _answers_match(message, patient, answers)
@@ -131,19 +131,19 @@ def verify_identity(uow: UnitOfWork, key: bytes, answers: dict[str, str], *,
                      detail={"message_id": message.id})
         uow.commit()
         return Outcome(True, "ok", token, message.id, patient.language)
-    # The same UPDATE for every failure: a wrong token matches no row, a locked link is not counted again.
+    # Every failure runs the same UPDATE (a wrong token matches no row, a locked link is not counted
+    # again) and writes one audit entry, so a real link's failure costs what a made-up one does.
     failures = Message.failed_checks + 1
     session.execute(update(Message).where(Message.token_hash == key, Message.locked_at.is_(None))
                     .values(failed_checks=failures,
                             locked_at=case((failures >= MAX_FAILURES, now), else_=Message.locked_at))
                     .execution_options(synchronize_session=False))
-    reason = "unknown" if not live else "locked" if locked else "wrong"
-    if live and not locked and message is not None:
-        session.refresh(message)
-        if message.locked_at is not None:
-            reason = "locked"
-            audit.record(session, actor=PORTAL_ACTOR, action="portal.link_locked", patient_id=message.patient_id,
-                         detail={"message_id": message.id, "failures": message.failed_checks})
+    counted = message.failed_checks + 1 if message is not None else 0
+    locks_now = live and not locked and counted >= MAX_FAILURES
+    reason = "unknown" if not live else "locked" if locked or locks_now else "wrong"
+    audit.record(session, actor=PORTAL_ACTOR, action="portal.link_locked" if locks_now else "portal.identity_failed",
+                 patient_id=message.patient_id if message is not None else None,
+                 detail={"message_id": message.id if message is not None else None})
     uow.commit()
     return Outcome(False, reason)
 
