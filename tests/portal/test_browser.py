@@ -73,7 +73,8 @@ class Browser:
         if port is None:
             raise RuntimeError("chromium did not start its DevTools endpoint")
         page = next(t for t in httpx.get(f"http://127.0.0.1:{port}/json/list").json() if t["type"] == "page")
-        self.ws = connect(page["webSocketDebuggerUrl"], max_size=None)
+        self._connection = connect(page["webSocketDebuggerUrl"], max_size=None)
+        self.ws = self._connection.__enter__()
         self.ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
         self.call("Page.enable")
@@ -120,7 +121,7 @@ class Browser:
         self.call("DOM.setFileInputFiles", files=[str(path)], nodeId=node)
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
         self.process.terminate()
         self.process.wait(timeout=20)
 
@@ -142,10 +143,10 @@ def test_patient_reads_replies_with_a_file_and_fills_a_form_in_chromium(clinic, 
                          mail.get_body(("plain",)).get_content()).group(0)
         browser = Browser(tmp_path / "profile")
         page = browser.go(link)
-        assert page.startswith("fr\n") and "Confirmez votre identité" in page
+        assert page.startswith("en\n") and "Confirm your identity" in page  # the browser's language until then
         browser.run(f"document.querySelector('#dob').value = '{DOB.isoformat()}'")
         inbox = browser.submit("form[action='/check']")
-        assert "Résultats d'analyse" in inbox
+        assert inbox.startswith("fr\n") and "Résultats d'analyse" in inbox  # then the patient's
         message = browser.go(f"http://127.0.0.1:{port}/messages/{clinic.last_id()}?lang=en")
         assert message.startswith("en\n") and "Vos résultats sont normaux." in message and "911" in message
         scan = tmp_path / "scan.pdf"
