@@ -120,6 +120,14 @@ class Portal:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
+    @staticmethod
+    def too_large(request: Request, limit: int) -> bool:
+        """A form body declared larger than any form of this portal needs (read before parsing)."""
+        try:
+            return int(request.headers.get("content-length") or 0) > limit
+        except ValueError:
+            return True
+
     async def db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await run_in_threadpool(function, *args, **kwargs)
 
@@ -185,6 +193,8 @@ async def check_page(request: Request, *, error: bool = False, status: int = 200
 
 async def check_submit(request: Request) -> Response:
     portal = portal_of(request)
+    if portal.too_large(request, 16 * 1024):
+        return portal.render(request, "expired.html", status=413)
     form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
     answers = {name: str(form.get(name, ""))[:200] for name in ("date_of_birth", "health_number", "chart_id",
                                                                 "password")}

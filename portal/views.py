@@ -178,6 +178,8 @@ async def form_page(request: Request) -> Response:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
+        if portal.too_large(request, 1024 * 1024):
+            return portal.render(request, "expired.html", status=413)
         data = await request.form(max_files=0, max_fields=200, max_part_size=64 * 1024)
         if not portal.csrf_ok(request, user, str(data.get("csrf", ""))):
             return portal.render(request, "expired.html", status=403)

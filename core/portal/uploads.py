@@ -5,7 +5,7 @@ with what the patient already sent) is refused at the first byte too many, befor
 read. ``inspect`` then checks the finished file: extension and content must agree
 (``core.messaging.attachments``), images are opened by Pillow with a pixel limit that raises
 (a decompression bomb is refused from its header, before any pixel is decoded), PDFs are parsed
-by pypdf in strict mode with every page's content decoded under pypdf's output limits, and
+by pypdf in strict mode with every page's content decoded under lowered output limits, and
 encrypted PDFs are refused. ``server_name`` gives the name the file is stored under: the
 patient's own file name is never used for anything but its extension.
 """
@@ -27,6 +27,7 @@ from core.messaging.attachments import (
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo, never a bomb
 MAX_PDF_PAGES = 500
+MAX_PDF_STREAM_BYTES = 20_000_000  # one page's content, decompressed: a bomb stops here
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "tif", "tiff", "bmp"})
 
 
@@ -74,10 +75,14 @@ def _check_image(data: bytes) -> None:
 
 
 def _check_pdf(data: bytes) -> None:
-    from pypdf import PdfReader
+    from pypdf import PdfReader, apply_configuration
 
+    limits = {name: MAX_PDF_STREAM_BYTES for name in (
+        "zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
+        "jbig2_maximum_output_length", "brotli_maximum_output_length", "maximum_declared_stream_length",
+        "array_based_stream_maximum_output_length", "image_maximum_buffer_size")}
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), apply_configuration(**limits):  # per thread (a context variable)
             warnings.simplefilter("ignore")
             reader = PdfReader(io.BytesIO(data), strict=True)
             if reader.is_encrypted:

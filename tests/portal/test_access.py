@@ -123,3 +123,10 @@ def test_forms_without_csrf_are_refused(clinic, client) -> None:
 def test_rate_limit_per_address(clinic, client) -> None:
     statuses = [sign_in(client, f"{n:043d}", WRONG).status_code for n in range(31)]
     assert statuses[:30] == [200] * 30 and statuses[30] == 429
+
+
+def test_an_oversized_identity_form_is_refused_before_parsing(clinic, client) -> None:
+    token = clinic.send()
+    page = client.get(f"/m/{token}")
+    response = client.post("/check", data={"csrf": csrf_of(page.text), "date_of_birth": "x" * 20_000})
+    assert response.status_code == 413
