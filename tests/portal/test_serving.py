@@ -29,7 +29,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen | None = None, timeout: float = 20.0) -> httpx.Response:
+def wait_until_up(url: str, process: subprocess.Popen | None = None, timeout: float = 90.0) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while True:
         try:
