@@ -179,7 +179,7 @@ def _start_demo_portal(demo: Settings) -> Any:
 
     try:
         return ThreadedServer(bootstrap(demo, actor="patient-portal"), "127.0.0.1",
-                              default_port(demo.portal_base_url)).start()
+                              default_port(demo.portal_base_url), dispose=True).start()
     except OSError as exc:
         print(f"The demo portal is not running: {exc}.", file=sys.stderr)
         return None

@@ -33,7 +33,8 @@ def default_port(base_url: str) -> int:
 class ThreadedServer:
     """A uvicorn server in a daemon thread; ``start`` returns once it listens (or raises)."""
 
-    def __init__(self, accueil: Accueil, host: str, port: int) -> None:
+    def __init__(self, accueil: Accueil, host: str, port: int, *, dispose: bool = False) -> None:
+        self.accueil, self.dispose = accueil, dispose  # dispose: the server owns this clinic's engine
         self.server = uvicorn.Server(config(accueil, host, port))
         self.thread = threading.Thread(target=self.server.run, name="accueil-portal", daemon=True)
 
@@ -54,6 +55,8 @@ class ThreadedServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        if self.dispose:
+            self.accueil.dispose()
 
 
 __all__ = ["ThreadedServer", "default_port", "serve"]
