@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
 
+    portal = commands.add_parser("portal", help="serve the patient portal (the page behind each secure link)")
+    portal.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    portal.add_argument("--port", type=int, help="port (default: the one in portal_base_url)")
+
     commands.add_parser("settings", help="list every setting with its current value and meaning")
     emr = commands.add_parser("emr", help="the EMR import").add_subparsers(dest="emr_command", metavar="ACTION",
                                                                         required=True)
@@ -201,8 +205,26 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
               f"{summary.staff} support staff, {summary.appointments} appointments.", file=sys.stderr)
     if args.headless:
         return EXIT_OK
-    with DemoWorker(demo):  # messages sent in the demo reach its local mailbox; stopped on exit
-        return _run_app(demo)
+    portal = _start_demo_portal(demo)
+    try:
+        with DemoWorker(demo):  # messages sent in the demo reach its local mailbox; stopped on exit
+            return _run_app(demo)
+    finally:
+        if portal is not None:
+            portal.stop()
+
+
+def _start_demo_portal(demo: Settings) -> Any:
+    """The demo serves its portal on 127.0.0.1 in a thread, so links in the local mailbox open."""
+    from core.bootstrap import bootstrap
+    from portal.server import ThreadedServer, default_port
+
+    try:
+        return ThreadedServer(bootstrap(demo, actor="patient-portal"), "127.0.0.1",
+                              default_port(demo.portal_base_url), dispose=True).start()
+    except OSError as exc:
+        print(f"The demo portal is not running: {exc}.", file=sys.stderr)
+        return None
 
 
 def _db(settings: Settings, args: argparse.Namespace) -> int:
@@ -454,6 +476,15 @@ def _emr(settings: Settings, args: argparse.Namespace) -> int:
                 current = save_settings(uow, replace(current, **changes))
     for key, value in current.to_data().items():
         print(f"{key} = {'' if value is None else value}")
+
+
+def _portal(settings: Settings, args: argparse.Namespace) -> int:
+    from portal.server import default_port, serve
+
+    with _opened(settings) as app:
+        port = args.port or default_port(settings.portal_base_url)
+        print(f"Patient portal on http://{args.host}:{port} (links use {settings.portal_base_url}).", file=sys.stderr)
+        serve(app, args.host, port)
     return EXIT_OK
 
 
@@ -518,5 +549,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
     "settings": _settings, "user": _user, "worker": _worker, "message": _message, "emr": _emr,
-    "reminders": _reminders,
+    "reminders": _reminders, "portal": _portal,
 }

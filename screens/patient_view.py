@@ -4,9 +4,10 @@ Pushed by the Patients screen with a patient id. Opening it calls
 ``core.patients.records.open_patient`` in a write unit of work (the view is audited, SR-1) on a
 thread worker, then draws the record as one block of text: labels in a column whose width
 follows the language, short fields two to a line when the terminal is wide enough, then the
-appointments, upcoming first (soonest first), then recent (latest first), in local time.
-Last comes the built-in EMR chart (what the import wrote, ``core.emr.chart``). Messages, forms queue,
-campaigns and portal status (the rest of PT-5) will be more sections.
+appointments, upcoming first (soonest first), then recent (latest first), in local time, then
+the portal status (reference, locked links, what the patient sent; ``l`` clears a lock-out
+(PT-5) and ``P`` purges the patient from the portal after a confirmation, PT-6), and last the
+built-in EMR chart (what the import wrote, ``core.emr.chart``).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ if TYPE_CHECKING:
     from core.bootstrap import Accueil
     from core.emr.chart import ChartLine
     from core.patients.records import AppointmentSummary, PatientRecord
+    from core.portal.status import PortalStatus
     from tui.app import AccueilApp
 
 RECORD_GROUP = "patient-record"
+PORTAL_GROUP = "patient-portal"
 GAP = 2  # cells between the two columns of fields
 LABEL_STYLE = "$text-muted"
 WARNING_STYLE = "bold $text-error"
@@ -62,6 +65,10 @@ class PatientViewScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", N_("Back"), id="patient.back", priority=True,
                 tooltip=N_("Back to the search results.")),
+        Binding("l", "clear_lockout", N_("Unlock"), id="patient.clear_lockout",
+                tooltip=N_("Clear the portal lock-out of this patient's links.")),
+        Binding("P", "purge", N_("Purge portal"), id="patient.purge",
+                tooltip=N_("End every portal link and session of this patient and delete the portal copies.")),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -70,6 +77,7 @@ class PatientViewScreen(Screen[None]):
         self.patient_id = patient_id
         self.record: PatientRecord | None = None
         self.chart: tuple[ChartLine, ...] = ()
+        self.portal: PortalStatus | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="record"):
@@ -85,23 +93,39 @@ class PatientViewScreen(Screen[None]):
             app.clinic_ready_signal.subscribe(self, lambda accueil: self._open(accueil, self.patient_id))
 
     @work(thread=True, exclusive=True, group=RECORD_GROUP, exit_on_error=False, description="open a patient record")
-    def _open(self, accueil: Accueil, patient_id: int) -> PatientRecord:
+    def _open(self, accueil: Accueil, patient_id: int) -> tuple[PatientRecord, PortalStatus]:
         from core.emr.chart import list_chart
         from core.patients.records import open_patient
+        from core.portal.status import portal_status
 
         with accueil.uow(write=True) as uow:
             record = open_patient(uow, patient_id, via="search")
         with accueil.uow() as uow:
             self.chart = tuple(list_chart(uow.session, patient_id))
-        return record
+            return record, portal_status(uow, patient_id)
+
+    @work(thread=True, exclusive=True, group=PORTAL_GROUP, exit_on_error=False, description="portal action")
+    def _portal_action(self, accueil: Accueil, action: str) -> tuple[str, int, PortalStatus]:
+        from core.portal.access import clear_lockout
+        from core.portal.purge import purge_patient
+        from core.portal.status import portal_status
+
+        with accueil.uow(write=True) as uow:
+            count = clear_lockout(uow, self.patient_id) if action == "clear" else \
+                purge_patient(uow, self.patient_id).links
+        with accueil.uow() as uow:
+            return action, count, portal_status(uow, self.patient_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.group == PORTAL_GROUP:
+            self._portal_done(worker)
+            return
         if worker.group != RECORD_GROUP:
             return
         body = self.query_one("#record-body", Static)
         if worker.state == WorkerState.SUCCESS:
-            self.record = cast("PatientRecord", worker.result)
+            self.record, self.portal = cast("tuple[PatientRecord, PortalStatus]", worker.result)
             self._draw()
         elif worker.state == WorkerState.ERROR and worker.error is not None:
             body.update(_("The record cannot be opened: {reason}").format(reason=error_text(worker.error)))
@@ -115,10 +139,49 @@ class PatientViewScreen(Screen[None]):
         clock = cast("AccueilApp", self.app).clock
         # Padding on both sides and room for a scrollbar should the appointments overflow.
         width = self.size.width - 3
-        self.query_one("#record-body", Static).update(render_record(self.record, clock, width=width, chart=self.chart))
+        content = render_record(self.record, clock, width=width)
+        if self.portal is not None:
+            content = Content("\n").join([content, Content(""), *portal_lines(self.portal, clock)])
+        content = Content("\n").join([content, Content(""), *chart_lines(self.chart, clock)])
+        self.query_one("#record-body", Static).update(content)
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_clear_lockout(self) -> None:
+        accueil = cast("AccueilApp", self.app).accueil
+        if accueil is None or self.portal is None:
+            return
+        if not self.portal.locked:
+            self.notify(_("No portal link of this patient is locked."), severity="warning")
+            return
+        self._portal_action(accueil, "clear")
+
+    def action_purge(self) -> None:
+        accueil = cast("AccueilApp", self.app).accueil
+        if accueil is None or self.record is None:
+            return
+        from screens.confirm import ConfirmScreen
+
+        question = _("Purge {name} from the portal? Every link and portal session ends now, and unread "
+                     "messages, the clinic's files and pending forms are deleted from the portal. The EMR "
+                     "record is not touched.").format(name=display_name(self.record.last_name,
+                                                                         self.record.first_name, None))
+
+        def decided(answer: bool | None) -> None:
+            if answer:
+                self._portal_action(accueil, "purge")
+
+        self.app.push_screen(ConfirmScreen(question), decided)
+
+    def _portal_done(self, worker: Worker) -> None:
+        if worker.state == WorkerState.SUCCESS:
+            action, count, self.portal = cast("tuple[str, int, PortalStatus]", worker.result)
+            self.notify(_("Lock-out cleared on {count} link(s).").format(count=count) if action == "clear"
+                        else _("Purged from the portal: {count} link(s) ended.").format(count=count))
+            self._draw()
+        elif worker.state == WorkerState.ERROR and worker.error is not None:
+            self.notify(error_text(worker.error), title=_("Portal"), severity="error")
 
 
 # -- drawing the record ----------------------------------------------------------------------
@@ -130,7 +193,7 @@ class Field:
     """Takes the whole line (long values: e-mail, health number, names)."""
 
 
-def render_record(record: PatientRecord, clock: Clock, *, width: int, chart: Sequence[ChartLine] = ()) -> Content:
+def render_record(record: PatientRecord, clock: Clock, *, width: int) -> Content:
     lines: list[Content] = [
         Content.styled(display_name(record.last_name, record.first_name, record.preferred_name), HEADING_STYLE),
         Content(""),
@@ -138,8 +201,6 @@ def render_record(record: PatientRecord, clock: Clock, *, width: int, chart: Seq
     lines.extend(field_lines(record_fields(record, clock), width))
     lines.append(Content(""))
     lines.extend(appointment_lines(record.appointments, clock))
-    lines.append(Content(""))
-    lines.extend(chart_lines(chart, clock))
     return Content("\n").join(lines)
 
 
@@ -242,6 +303,25 @@ def chart_lines(chart: Sequence[ChartLine], clock: Clock) -> list[Content]:
         where = " / ".join(part for part in (entry.folder, entry.subfolder) if part)
         lines.append(Content.assemble((clock.local(entry.created_at).strftime("%Y-%m-%d") + "  ", LABEL_STYLE),
                                       f"{kind}  {entry.title}", (f"  [{where}]" if where else "", LABEL_STYLE)))
+    return lines
+
+
+def portal_lines(status: PortalStatus, clock: Clock) -> list[Content]:
+    """PT-5: reference number, lock-out (``l`` clears it), and what the patient sent through the portal."""
+    lines = [Content.styled(_("Portal"), HEADING_STYLE),
+             Content.assemble((_("Reference") + "  ", LABEL_STYLE),
+                              status.reference or (_("none yet"), LABEL_STYLE))]
+    if status.locked:
+        when = clock.local(status.locked[-1].locked_at).strftime("%Y-%m-%d %H:%M")
+        lines.append(Content.styled(_("Locked: {count} link(s), last at {when} (l to unlock)").format(
+            count=len(status.locked), when=when), WARNING_STYLE))
+    else:
+        lines.append(Content.styled(_("No link locked"), LABEL_STYLE))
+    sent = _("Replies {replies}, files {files}, open sessions {sessions}").format(
+        replies=status.replies, files=status.patient_files, sessions=status.open_sessions)
+    if status.last_reply_at is not None:
+        sent += "  " + _("last reply {when}").format(when=clock.local(status.last_reply_at).strftime("%Y-%m-%d"))
+    lines.append(Content(sent))
     return lines
 
 
