@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     worker.add_argument("--batch", type=int, default=50, help="items claimed at a time")
 
+    rep = commands.add_parser("report", help="a report (RP) as CSV: to a file with --csv, else on stdout")
+    rep.add_argument("name", metavar="NAME", help="messages-sent, forms-sent, links-created, messages-confirmed, "
+                                                 "forms-completed or campaign-recipients")
+    rep.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first day (default: 29 days ago)")
+    rep.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last day, included (default: today)")
+    rep.add_argument("--csv", type=Path, metavar="FILE", help="write the CSV to FILE (replaced if it exists)")
+    rep.add_argument("--sender", metavar="USERNAME", help="only what this staff account sent")
+    rep.add_argument("--provider", metavar="EMR_ID", help="only this provider's patients")
+
     commands.add_parser("settings", help="list every setting with its current value and meaning")
     return parser
 
@@ -335,6 +344,42 @@ def _message(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from core.db.models import Provider, User
+    from core.errors import NotFound
+    from core.reports.definitions import report
+    from core.reports.export import export_csv, export_to_stream
+    from core.reports.query import ReportQuery
+
+    report(args.name)  # an unknown name is refused before the database is opened
+    date_to = args.date_to or datetime.now(ZoneInfo(settings.timezone)).date()
+    date_from = args.date_from or date_to - timedelta(days=29)
+    with _opened(settings) as app:
+        with app.uow() as uow:
+            sender = uow.session.scalar(select(User.id).where(User.username == args.sender.lower())) \
+                if args.sender else None
+            provider = uow.session.scalar(select(Provider.id).where(Provider.emr_id == args.provider)) \
+                if args.provider else None
+        if args.sender and sender is None:
+            raise NotFound(f"No user named '{args.sender}'.")
+        if args.provider and provider is None:
+            raise NotFound(f"No provider with EMR ID {args.provider}.")
+        query = ReportQuery(args.name, date_from, date_to, timezone=settings.timezone, sender_id=sender,
+                            provider_id=provider)
+        if args.csv is None:
+            rows = export_to_stream(app, query, sys.stdout)
+        else:
+            rows = export_csv(app, query, args.csv, overwrite=True, progress=_progress_bar("rows")).rows
+    print(f"{rows} rows ({date_from} to {date_to})" + (f" written to {args.csv}" if args.csv else ""),
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def _worker(_settings: Settings, args: argparse.Namespace) -> int:
     from core.outbox.worker import main as run_worker
 
@@ -401,5 +446,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
-    "settings": _settings, "user": _user, "worker": _worker, "message": _message,
+    "settings": _settings, "user": _user, "worker": _worker, "message": _message, "report": _report,
 }

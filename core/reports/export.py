@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from core import audit
 from core.errors import InvalidInput
@@ -98,12 +98,31 @@ def export_csv(app: Accueil, query: ReportQuery, path: Path, *, overwrite: bool 
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    with app.uow(write=True) as uow:
-        audit.record(uow.session, actor=uow.actor, action="report.export", detail=audit_detail(query, done))
-        uow.commit()
+    _audit_export(app, query, done)
     if progress is not None:
         progress(done, done)
     return ExportResult(path, done)
 
 
-__all__ = ["FORMULA_STARTS", "ExportCancelled", "ExportResult", "audit_detail", "export_csv", "header", "safe_cell"]
+def export_to_stream(app: Accueil, query: ReportQuery, stream: TextIO) -> int:
+    """The same CSV on an open text stream (``accueil report`` without ``--csv``: standard output)."""
+    query.bounds()
+    writer = csv.writer(stream, dialect="excel", lineterminator="\r\n")
+    writer.writerow(header(query))
+    done = 0
+    with app.uow() as uow:
+        for row in iter_rows(uow.session, query):
+            writer.writerow([safe_cell(cell) for cell in row.cells])
+            done += 1
+    _audit_export(app, query, done)
+    return done
+
+
+def _audit_export(app: Accueil, query: ReportQuery, rows: int) -> None:
+    with app.uow(write=True) as uow:
+        audit.record(uow.session, actor=uow.actor, action="report.export", detail=audit_detail(query, rows))
+        uow.commit()
+
+
+__all__ = ["FORMULA_STARTS", "ExportCancelled", "ExportResult", "audit_detail", "export_csv", "export_to_stream", "header",
+           "safe_cell"]
