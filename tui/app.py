@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 OPEN_GROUP = "open-clinic"
 PATIENTS = "patients"
 MESSAGES = "messages"
+REPORTS = "reports"
 
 
 def _outbox_screen() -> Screen[None]:
@@ -58,12 +59,18 @@ def _outbox_screen() -> Screen[None]:
     return OutboxScreen()
 
 
+def _reports_screen() -> Screen[None]:
+    from screens.reports import ReportsScreen
+
+    return ReportsScreen()
+
+
 class AccueilApp(App[int]):
     """The whole terminal app; screens reach the open clinic through ``accueil``."""
 
     CSS_PATH = STYLESHEET
     TITLE = "Accueil"
-    MODES = {PATIENTS: PatientsScreen, MESSAGES: _outbox_screen}
+    MODES = {PATIENTS: PatientsScreen, MESSAGES: _outbox_screen, REPORTS: _reports_screen}
     DEFAULT_MODE = PATIENTS
     COMMANDS = set(PROVIDERS)
     BINDINGS = [
@@ -82,6 +89,8 @@ class AccueilApp(App[int]):
                 tooltip=N_("Go to the Patients section: search and open patient records.")),
         Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages",
                 tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
+        Binding("f5", f"section('{REPORTS}')", N_("Reports"), id="app.reports",
+                tooltip=N_("Go to the Reports section: messages, forms and campaigns counted day by day.")),
     ]
 
     def __init__(self, settings: Settings, opener: Callable[[], Accueil], *, clock: Clock | None = None) -> None:
@@ -153,6 +162,17 @@ class AccueilApp(App[int]):
         screen = self.screen_stack[0]  # the Messages section's base screen, now current
         if isinstance(screen, OutboxScreen):
             self.call_after_refresh(screen.show_filter, "uncertain")
+
+    def command_reports(self) -> None:
+        self.switch_mode(REPORTS)
+
+    def command_report_export(self) -> None:
+        from screens.reports import ReportsScreen
+
+        self.switch_mode(REPORTS)
+        screen = self.screen_stack[0]
+        if isinstance(screen, ReportsScreen):
+            self.call_after_refresh(screen.action_export)
 
     def on_unmount(self) -> None:
         if self.accueil is not None:

@@ -1,7 +1,7 @@
 """The command palette (Ctrl+P): one provider per area, every title prefixed by its area.
 
 ``app: …`` for the application, ``patient: …`` for the Patients section, ``messages: …`` for the
-Messages section. Titles are translated when the palette opens (the language may have changed
+Messages section, ``report: …`` for the Reports section. Titles are translated when the palette opens (the language may have changed
 since start-up). A provider lists only what exists: areas arrive with their screens.
 """
 
@@ -64,6 +64,14 @@ class MessageCommands(AreaProvider):
     )
 
 
-PROVIDERS = (PatientCommands, MessageCommands, AppCommands)
+class ReportCommands(AreaProvider):
+    COMMANDS = (
+        (N_("report: open"), N_("Go to the Reports section: pick a report, its days and filters."), "command_reports"),
+        (N_("report: export to CSV"), N_("Write every row of the report on screen to a CSV file."),
+         "command_report_export"),
+    )
 
-__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands"]
+
+PROVIDERS = (PatientCommands, MessageCommands, ReportCommands, AppCommands)
+
+__all__ = ["PROVIDERS", "AppCommands", "MessageCommands", "PatientCommands", "ReportCommands"]

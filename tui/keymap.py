@@ -23,10 +23,12 @@ def binding_owners() -> tuple[type[DOMNode], ...]:
     from screens.outbox import OutboxScreen
     from screens.patient_view import PatientViewScreen
     from screens.patients import PatientsScreen
+    from screens.report_export import ReportExportScreen
+    from screens.reports import ReportsScreen
     from tui.app import AccueilApp
 
     return (AccueilApp, PatientsScreen, PatientViewScreen, OutboxScreen, EmailViewScreen, HelpScreen,
-            ConfirmScreen)
+            ConfirmScreen, ReportsScreen, ReportExportScreen)
 
 
 @cache

@@ -12,8 +12,12 @@ secure content (message text, form answers, replies, attachments) or even an ema
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from core import events
+# The event kinds counted (core.events; not imported so the terminal can read these definitions
+# without loading the database layer; a test checks they are core.events' own).
+MESSAGE_SENT, FORM_SENT, LINK_CREATED = "message.sent", "form.sent", "link.created"
+MESSAGE_CONFIRMED, FORM_COMPLETED = "message.confirmed", "form.completed"
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's "mark now, translate where shown"
@@ -38,7 +42,7 @@ class ReportSpec:
 
 
 AT = Column("at", N_("Date"), 16, sortable=True)
-MESSAGE = Column("message", N_("Msg"), 6)
+MESSAGE = Column("message", N_("Msg"), 5)
 CHART = Column("chart", N_("Chart"), 8, sortable=True)
 PATIENT = Column("patient", N_("Patient"), 20, sortable=True)
 SENDER = Column("sender", N_("Sender"), 16, sortable=True)
@@ -63,26 +67,26 @@ REPORTS: tuple[ReportSpec, ...] = (
         MESSAGES_SENT, N_("Secure message sent"),
         N_("One row per secure message sent to a patient without an eForm attached. Messages carrying "
            "eForms are counted in \"Form sent by email link\"; reminders and invitations are not counted."),
-        events.MESSAGE_SENT, (AT, MESSAGE, CHART, PATIENT, SENDER, PROVIDER)),
+        MESSAGE_SENT, (AT, MESSAGE, CHART, PATIENT, SENDER, PROVIDER)),
     ReportSpec(
         FORMS_SENT, N_("Form sent by email link"),
         N_("One row per eForm sent to a patient by email link: a message carrying two eForms gives two rows."),
-        events.FORM_SENT, (AT, MESSAGE, CHART, PATIENT, FORM, SENDER, PROVIDER)),
+        FORM_SENT, (AT, MESSAGE, CHART, PATIENT, FORM, SENDER, PROVIDER)),
     ReportSpec(
         LINKS_CREATED, N_("New email invitation link created"),
         N_("One row per email sent with a new personal link: every secure message, reminder and "
            "invitation, with or without eForms (a message carrying two eForms is one row)."),
-        events.LINK_CREATED, (AT, MESSAGE, CHART, PATIENT, KIND, SENDER, PROVIDER)),
+        LINK_CREATED, (AT, MESSAGE, CHART, PATIENT, KIND, SENDER, PROVIDER)),
     ReportSpec(
         MESSAGES_CONFIRMED, N_("Secure message confirmed"),
         N_("One row per secure message the patient opened, dated at the first opening; opening it "
            "again adds no row. Reminders and invitations are not counted."),
-        events.MESSAGE_CONFIRMED, (AT, MESSAGE, CHART, PATIENT, SENT, SENDER, PROVIDER)),
+        MESSAGE_CONFIRMED, (AT, MESSAGE, CHART, PATIENT, SENT, SENDER, PROVIDER)),
     ReportSpec(
         FORMS_COMPLETED, N_("Form completed"),
         N_("One row per eForm a patient completed, online from an email link or on a clinic tablet "
            "or kiosk, dated when it was submitted. Forms sent with reminders count too."),
-        events.FORM_COMPLETED, (AT, MESSAGE, CHART, PATIENT, FORM, CHANNEL, SENDER, PROVIDER)),
+        FORM_COMPLETED, (AT, MESSAGE, CHART, PATIENT, FORM, CHANNEL, SENDER, PROVIDER)),
     ReportSpec(
         CAMPAIGN_RECIPIENTS, N_("Campaign recipients"),
         N_("One row per patient added to a campaign, dated when they were added (not when sent), with "
@@ -98,6 +102,25 @@ STATUS_NAMES = {"assigned": N_("assigned"), "sent": N_("sent"), "skipped": N_("s
                 "failed": N_("failed"), "removed": N_("removed")}
 
 
+PRESETS = (("today", N_("Today")), ("last7", N_("Last 7 days")), ("last30", N_("Last 30 days")),
+           ("month", N_("This month")), ("custom", N_("Custom")))
+
+
+def preset_range(preset: str, today: date) -> tuple[date, date]:
+    """The (first, last) local days of a preset; ``custom`` has no days of its own and is refused."""
+    if preset == "today":
+        return today, today
+    if preset == "last7":
+        return today - timedelta(days=6), today
+    if preset == "last30":
+        return today - timedelta(days=29), today
+    if preset == "month":
+        return today.replace(day=1), today
+    from core.errors import InvalidInput
+
+    raise InvalidInput("A custom range needs its two dates.")
+
+
 def report(name: str) -> ReportSpec:
     from core.errors import NotFound
 
@@ -107,4 +130,5 @@ def report(name: str) -> ReportSpec:
     return spec
 
 
-__all__ = ["BY_NAME", "CHANNEL_NAMES", "KIND_NAMES", "REPORTS", "STATUS_NAMES", "Column", "ReportSpec", "report"]
+__all__ = ["BY_NAME", "CHANNEL_NAMES", "KIND_NAMES", "PRESETS", "REPORTS", "STATUS_NAMES", "Column", "ReportSpec",
+           "preset_range", "report"]

@@ -2,43 +2,24 @@
 
 ``open_report`` reads the first page and the total and writes one audit entry (a report lists
 patients by name: reading one is a view of patient data); later pages of the same report are
-not audited again. Date presets are computed from the clinic's "today" (the caller's clock).
+not audited again. Date presets (``definitions.PRESETS``) are computed from the caller's "today".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from core import audit
 from core.db.models import Provider, User
-from core.errors import InvalidInput
-from core.reports.definitions import N_
+from core.reports.definitions import PRESETS, preset_range
 from core.reports.export import audit_detail
 from core.reports.query import ReportPage, ReportQuery, count, page
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
-
-PRESETS = (("today", N_("Today")), ("last7", N_("Last 7 days")), ("last30", N_("Last 30 days")),
-           ("month", N_("This month")), ("custom", N_("Custom")))
-
-
-def preset_range(preset: str, today: date) -> tuple[date, date]:
-    """The (first, last) local days of a preset; ``custom`` keeps nothing and is refused here."""
-    if preset == "today":
-        return today, today
-    if preset == "last7":
-        return today - timedelta(days=6), today
-    if preset == "last30":
-        return today - timedelta(days=29), today
-    if preset == "month":
-        return today.replace(day=1), today
-    raise InvalidInput("A custom range needs its two dates.")
-
 
 @dataclass(frozen=True)
 class ReportView:

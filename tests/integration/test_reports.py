@@ -27,8 +27,9 @@ from core.messaging.compose import Draft, send_draft
 from core.messaging.patient_actions import record_form_completed, record_viewed
 from core.patients.keys import fold
 from core.reports import definitions as names
+from core.reports.definitions import preset_range
 from core.reports.query import ReportQuery, count, daily_counts, iter_rows, page
-from core.reports.service import filter_choices, open_report, preset_range
+from core.reports.service import filter_choices, open_report
 from core.users import add_user
 from tests.integration.test_notifications import _answers
 
@@ -288,3 +289,10 @@ def test_message_rows_name_the_emr_sender_without_an_account(clinic) -> None:
     with app.uow() as uow:
         assert uow.session.scalar(select(Message.sender_emr_name)) == "Dr Émile Roy (DMÉ)"
     assert [r[4] for r in _all(app, _query(app, names.MESSAGES_SENT))] == ["Dr Émile Roy (DMÉ)"]
+
+
+def test_the_reports_count_core_events_own_kinds() -> None:
+    counted = {spec.kind for spec in names.REPORTS if spec.kind is not None}
+    assert counted == {events.MESSAGE_SENT, events.FORM_SENT, events.LINK_CREATED, events.MESSAGE_CONFIRMED,
+                       events.FORM_COMPLETED}
+    assert counted <= set(events.KINDS)

@@ -44,7 +44,7 @@ async def test_function_keys_switch_sections_and_each_keeps_its_place(make_app: 
 
 async def test_no_section_without_a_screen(make_app: AppFactory) -> None:
     app = make_app()
-    assert set(app.MODES) == {"patients", "messages"}
+    assert set(app.MODES) == {"patients", "messages", "reports"}
 
 
 async def _palette_titles(pilot, query: str) -> list[str]:  # type: ignore[no-untyped-def]
