@@ -14,7 +14,7 @@ the CSV export show the same cells.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -238,8 +238,10 @@ def page(session: Session, query: ReportQuery, *, after: SortKey | None = None, 
     """At most ``limit`` rows after the cursor ``after`` (None: from the start), in the query's order."""
     shape = _shape(query)
     width = len(_sort_exprs(query, shape))
-    result = session.execute(_page_statement(query, shape, after, limit + 1)).all()
-    rows = tuple(_row(query, record, width) for record in result[:limit])
+    # Core execution: the rows are plain tuples, no ORM loading machinery per row.
+    result = session.connection().execute(_page_statement(query, shape, after, limit + 1)).all()
+    cells = _cells(query)
+    rows = tuple(_row(cells, record, width) for record in result[:limit])
     return ReportPage(rows, rows[-1].key if len(result) > limit else None)
 
 
@@ -282,37 +284,69 @@ def daily_counts(session: Session, query: ReportQuery) -> list[DailyCount]:
 
 # -- cells --------------------------------------------------------------------------------------
 
-def _row(query: ReportQuery, record: Any, width: int) -> ReportRow:
-    mapping = record._mapping
-    key = tuple(mapping[f"k_{i}"] for i in range(width))
-    zone = ZoneInfo(query.timezone)
-    cells = tuple(_cell(column.key, mapping, zone) for column in query.spec.columns)
-    return ReportRow(key, mapping["v_patient_id"], cells)
+Cell = Callable[[Any], str]
 
 
-def _local(moment: datetime | None, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+class _LocalTime:
+    """UTC instants as local 'YYYY-MM-DD HH:MM', one zone lookup per half hour (an export converts
+    a hundred thousand instants; every Canadian zone changes offset on the hour or half hour)."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.offsets: dict[datetime, timedelta] = {}
+
+    def __call__(self, moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        slot = moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
+        offset = self.offsets.get(slot)
+        if offset is None:
+            offset = self.offsets[slot] = slot.astimezone(self.zone).utcoffset() or timedelta()
+        return str(moment + offset)[:16]
 
 
-def _cell(key: str, values: Any, zone: ZoneInfo) -> str:
-    if key in ("at", "sent"):
-        return _local(values[f"v_{key}"], zone)
-    if key == "patient":
-        last, first = values["v_last"], values["v_first"]
-        return f"{last.upper()}, {first}" if last is not None else ""
-    if key == "kind":
-        kind = values["v_kind"] or ("invitation" if values["v_campaign"] is not None else None)
-        return _(KIND_NAMES[kind]) if kind in KIND_NAMES else (kind or "")
-    if key == "channel":
-        channel = values["v_channel"]
-        return _(CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else (channel or "")
-    if key == "status":
-        status = values["v_status"]
-        return _(STATUS_NAMES[status]) if status in STATUS_NAMES else (status or "")
-    if key == "reason":
-        return (values["v_reason"] or "").replace("_", " ")
-    value = values[f"v_{key}"]
-    return "" if value is None else str(value)
+def _named(field: str, names: dict[str, str]) -> Cell:
+    shown = {code: _(label) for code, label in names.items()}
+    return lambda values: shown.get(values[field]) or values[field] or ""
+
+
+def _kind(values: Any) -> str:
+    kind = values["v_kind"] or ("invitation" if values["v_campaign"] is not None else None)
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else (kind or "")
+
+
+def _text(field: str) -> Cell:
+    return lambda values: "" if values[field] is None else str(values[field])
+
+
+def _cells(query: ReportQuery) -> list[Cell]:
+    """One formatter per column, built once per page (not once per row)."""
+    local = _LocalTime(ZoneInfo(query.timezone))
+    cells: list[Cell] = []
+    for column in query.spec.columns:
+        key = column.key
+        if key in ("at", "sent"):
+            cells.append(lambda values, field=f"v_{key}": local(values[field]))
+        elif key == "patient":
+            cells.append(lambda values: f"{values['v_last'].upper()}, {values['v_first']}"
+                         if values["v_last"] is not None else "")
+        elif key == "kind":
+            cells.append(_kind)
+        elif key == "channel":
+            cells.append(_named("v_channel", CHANNEL_NAMES))
+        elif key == "status":
+            cells.append(_named("v_status", STATUS_NAMES))
+        elif key == "reason":
+            cells.append(lambda values: (values["v_reason"] or "").replace("_", " "))
+        else:
+            cells.append(_text(f"v_{key}"))
+    return cells
+
+
+def _row(cells: list[Cell], record: Any, width: int) -> ReportRow:
+    values = record._mapping
+    key = tuple(values[f"k_{i}"] for i in range(width))
+    return ReportRow(key, values["v_patient_id"], tuple(cell(values) for cell in cells))
 
 
 def sortable_columns(spec: ReportSpec) -> Sequence[str]:
