@@ -12,7 +12,7 @@ keeps the one-line reason in ``startup_error``, which the CLI prints once the te
 restored: never a traceback. Anything else is a bug and gets Textual's traceback.
 
 The top-level sections are Textual modes (``MODES``), each one function key away (F2 Patients,
-F3 Messages: function keys never clash with typing in a field, and xterm, PuTTY, Windows
+F3 Messages, F5 Reports: function keys never clash with typing in a field, and xterm, PuTTY, Windows
 Terminal and the macOS terminals pass them over SSH; GNOME Terminal keeps F1 for its own help
 unless told otherwise, and the keymap setting can move ``app.help``). A section appears only once its screen exists. F1 opens help for the
 focused widget (``screens.help``); Ctrl+P the command palette (``tui.commands``). The keymap
