@@ -72,7 +72,9 @@ class ReportExportScreen(ModalScreen[str | None]):
             yield Static(_("Export “{report}”, {first} to {last}: {rows} rows.").format(
                 report=_(spec.title), first=self.query_to_export.date_from.isoformat(),
                 last=self.query_to_export.date_to.isoformat(), rows=f"{self.rows:,}"), markup=False)
-            yield Input(str(default_path(self.query_to_export)), id="export-path", compact=True)
+            path = Input(str(default_path(self.query_to_export)), id="export-path", compact=True)
+            path.cursor_blink = False  # a blinking cursor is a frame a second down a slow line
+            yield path
             yield ProgressBar(total=max(self.rows, 1), show_eta=False, id="export-progress")
             yield Static(_("Enter writes the file; Esc cancels."), id="export-status", markup=False)
         yield KeyFooter()

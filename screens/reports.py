@@ -133,6 +133,8 @@ class ReportsScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False  # a blinking cursor is a frame a second down a slow line
         app = self.accueil_app
         if app.accueil is not None:
             self._clinic_ready(app.accueil)
@@ -183,6 +185,7 @@ class ReportsScreen(Screen[None]):
             return  # the same report again (a control set to the value it had): not read twice
         self.query_state = query
         self.page_starts = [None]
+        self.workers.cancel_group(self, PAGE_GROUP)  # a page of the report shown before is not wanted
         self._status(_("Reading the report…"))
         self._open(accueil, query)
 
@@ -196,10 +199,11 @@ class ReportsScreen(Screen[None]):
             return Opened(view, tuple(daily_counts(uow.session, query)))
 
     @work(thread=True, exclusive=True, group=PAGE_GROUP, exit_on_error=False, description="report page")
-    def _read_page(self, accueil: Accueil, query: ReportQuery, after: tuple[object, ...] | None) -> ReportPage:
+    def _read_page(self, accueil: Accueil, query: ReportQuery,
+                   after: tuple[object, ...] | None) -> tuple[ReportQuery, ReportPage]:
         from core.reports.service import next_page
 
-        return next_page(accueil, query, after, limit=PAGE_SIZE)
+        return query, next_page(accueil, query, after, limit=PAGE_SIZE)
 
     @work(thread=True, exclusive=True, group=CHOICES_GROUP, exit_on_error=False, description="report filters")
     def _load_choices(self, accueil: Accueil) -> FilterChoices:
@@ -221,7 +225,9 @@ class ReportsScreen(Screen[None]):
                 self._show_chart(opened.daily)
                 self._show_page(opened.view.first_page)
         elif worker.group == PAGE_GROUP:
-            self._show_page(cast("ReportPage", worker.result))
+            query, page = cast("tuple[ReportQuery, ReportPage]", worker.result)
+            if query == self.query_state:
+                self._show_page(page)
         elif worker.group == CHOICES_GROUP:
             choices = cast("FilterChoices", worker.result)
             self.query_one("#report-sender", Select).set_options([(c.name, c.id) for c in choices.senders])
