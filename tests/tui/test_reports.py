@@ -243,3 +243,16 @@ async def test_esc_before_starting_closes_and_an_existing_file_is_refused(make_a
         assert isinstance(app.screen, ReportExportScreen)
         assert "Not exported: A file with that name exists already" in screen_text(pilot)
     assert existing.read_text() == "garder"
+
+
+async def test_the_palette_opens_reports(make_app: AppFactory, report_clinic: Accueil) -> None:
+    from tests.tui.test_sections import _palette_titles
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = await _palette_titles(pilot, "report:")
+        assert titles[0] == "report: open" and "report: export to CSV" in titles
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportsScreen)
