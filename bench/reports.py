@@ -161,7 +161,7 @@ def time_reports(app: Accueil, backend: str) -> list[float]:
     return timings
 
 
-def time_export(app: Accueil, backend: str) -> float:
+def time_export(app: Accueil, backend: str) -> tuple[float, int]:
     query = ReportQuery(LINKS_CREATED, date(2025, 1, 1), date(2025, 12, 31), timezone=ZONE)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -170,7 +170,7 @@ def time_export(app: Accueil, backend: str) -> float:
         size = result.path.stat().st_size
     print(f"{backend}: CSV export of {result.rows:,} rows ({size / 1e6:.1f} MB) in {seconds:.2f} s (goal <= 3 s)",
           flush=True)
-    return seconds
+    return seconds, result.rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=BACKENDS, action="append", help="only this backend (repeatable)")
     args = parser.parse_args(argv)
     worst_ms: list[float] = []
-    worst_export = 0.0
+    worst_export, exported = 0.0, EXPORT_ROWS
     for backend in args.backend or BACKENDS:
         try:
             with temp_clinic(backend) as app:
@@ -191,12 +191,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{backend}: every report, 30-day windows: p95 {percentile(timings, 95):.1f} ms "
                       f"(goal <= 300 ms)", flush=True)
                 worst_ms.append(percentile(timings, 95))
-                worst_export = max(worst_export, time_export(app, backend))
+                seconds, rows = time_export(app, backend)
+                worst_export, exported = max(worst_export, seconds), min(exported, rows)
         except BackendUnavailable as exc:
             print(f"{backend} skipped: {exc}", flush=True)
     if not worst_ms:
         return 1
-    print(f"report p95 {max(worst_ms):.0f} ms; export {EXPORT_ROWS} rows {worst_export:.1f} s")
+    # The rows really exported (fewer than 100,000 only when --events is too small to hold them).
+    print(f"report p95 {max(worst_ms):.0f} ms; export {exported} rows {worst_export:.1f} s")
     return 0
 
 
