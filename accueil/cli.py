@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     portal = commands.add_parser("portal", help="serve the patient portal (the page behind each secure link)")
     portal.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     portal.add_argument("--port", type=int, help="port (default: the one in portal_base_url)")
+    rep = commands.add_parser("report", help="a report (RP) as CSV: to a file with --csv, else on stdout")
+    rep.add_argument("name", metavar="NAME", help="messages-sent, forms-sent, links-created, messages-confirmed, "
+                                                 "forms-completed or campaign-recipients")
+    rep.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first day (default: 29 days ago)")
+    rep.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last day, included (default: today)")
+    rep.add_argument("--csv", type=Path, metavar="FILE", help="write the CSV to FILE (replaced if it exists)")
+    rep.add_argument("--sender", metavar="USERNAME", help="only what this staff account sent")
+    rep.add_argument("--provider", metavar="EMR_ID", help="only this provider's patients")
 
     commands.add_parser("settings", help="list every setting with its current value and meaning")
     emr = commands.add_parser("emr", help="the EMR import").add_subparsers(dest="emr_command", metavar="ACTION",
@@ -447,6 +455,41 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
                 extra = f" / {rule.alt_template}" if rule.alt_template else ""
                 print(f"{rule.name}: {rule.days_before} days before; template {rule.template}{extra}; "
                       f"providers {', '.join(rule.providers) or 'all'}; kinds {', '.join(rule.appointment_kinds) or 'all'}")
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from core.db.models import Provider, User
+    from core.errors import NotFound
+    from core.reports.definitions import report
+    from core.reports.export import export_csv, export_to_stream
+    from core.reports.query import ReportQuery
+
+    report(args.name)  # an unknown name is refused before the database is opened
+    date_to = args.date_to or datetime.now(ZoneInfo(settings.timezone)).date()
+    date_from = args.date_from or date_to - timedelta(days=29)
+    with _opened(settings) as app:
+        with app.uow() as uow:
+            sender = uow.session.scalar(select(User.id).where(User.username == args.sender.lower())) \
+                if args.sender else None
+            provider = uow.session.scalar(select(Provider.id).where(Provider.emr_id == args.provider)) \
+                if args.provider else None
+        if args.sender and sender is None:
+            raise NotFound(f"No user named '{args.sender}'.")
+        if args.provider and provider is None:
+            raise NotFound(f"No provider with EMR ID {args.provider}.")
+        query = ReportQuery(args.name, date_from, date_to, timezone=settings.timezone, sender_id=sender,
+                            provider_id=provider)
+        if args.csv is None:
+            rows = export_to_stream(app, query, sys.stdout)
+        else:
+            rows = export_csv(app, query, args.csv, overwrite=True, progress=_progress_bar("rows")).rows
+    print(f"{rows} rows ({date_from} to {date_to})" + (f" written to {args.csv}" if args.csv else ""),
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -550,4 +593,7 @@ _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
     "settings": _settings, "user": _user, "worker": _worker, "message": _message, "emr": _emr,
     "reminders": _reminders, "portal": _portal,
+
+
+    "settings": _settings, "user": _user, "worker": _worker, "message": _message, "report": _report,
 }

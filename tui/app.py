@@ -12,7 +12,7 @@ keeps the one-line reason in ``startup_error``, which the CLI prints once the te
 restored: never a traceback. Anything else is a bug and gets Textual's traceback.
 
 The top-level sections are Textual modes (``MODES``), each one function key away (F2 Patients,
-F3 Messages, F4 Campaigns — shown only to staff with the Campaigns permission: function keys never clash with typing in a field, and xterm, PuTTY, Windows
+F3 Messages, F4 Campaigns — shown only to staff with the Campaigns permission, F5 Reports, F6 Site: function keys never clash with typing in a field, and xterm, PuTTY, Windows
 Terminal and the macOS terminals pass them over SSH; GNOME Terminal keeps F1 for its own help
 unless told otherwise, and the keymap setting can move ``app.help``). A section appears only once its screen exists. F1 opens help for the
 focused widget (``screens.help``); Ctrl+P the command palette (``tui.commands``). The keymap
@@ -54,6 +54,7 @@ OPEN_GROUP = "open-clinic"
 PATIENTS = "_default"
 MESSAGES = "messages"
 CAMPAIGNS = "campaigns"
+REPORTS = "reports"
 SITE = "site"
 
 
@@ -69,6 +70,12 @@ def _campaigns_screen() -> Screen[None]:
     return CampaignsScreen()
 
 
+def _reports_screen() -> Screen[None]:
+    from screens.reports import ReportsScreen
+
+    return ReportsScreen()
+
+
 def _site_screen() -> Screen[None]:
     from screens.site import SiteScreen
 
@@ -80,7 +87,7 @@ class AccueilApp(App[int]):
 
     CSS_PATH = STYLESHEET
     TITLE = "Accueil"
-    MODES = {MESSAGES: _outbox_screen, CAMPAIGNS: _campaigns_screen, SITE: _site_screen}
+    MODES = {MESSAGES: _outbox_screen, CAMPAIGNS: _campaigns_screen, REPORTS: _reports_screen, SITE: _site_screen}
     COMMANDS = set(PROVIDERS)
     # Our theme as the reactive's default rather than set in __init__: setting it there makes
     # Textual refresh the whole stylesheet twice before the first frame (~10% of start-up).
@@ -103,6 +110,8 @@ class AccueilApp(App[int]):
                 tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
         Binding("f4", f"section('{CAMPAIGNS}')", N_("Campaigns"), id="app.campaigns",
                 tooltip=N_("Go to the Campaigns section (staff with the Campaigns permission).")),
+        Binding("f5", f"section('{REPORTS}')", N_("Reports"), id="app.reports",
+                tooltip=N_("Go to the Reports section: messages, forms and campaigns counted day by day.")),
         Binding("f6", f"section('{SITE}')", N_("Site"), id="app.site",
                 tooltip=N_("Go to the Site section: the clinic's account and its custom From address.")),
     ]
@@ -216,6 +225,17 @@ class AccueilApp(App[int]):
 
         self.switch_mode(SITE)
         self.push_screen(StaffScreen())
+
+    def command_reports(self) -> None:
+        self.switch_mode(REPORTS)
+
+    def command_report_export(self) -> None:
+        from screens.reports import ReportsScreen
+
+        self.switch_mode(REPORTS)
+        screen = self.screen_stack[0]
+        if isinstance(screen, ReportsScreen):
+            self.call_after_refresh(screen.action_export)
 
     def on_unmount(self) -> None:
         if self.accueil is not None:

@@ -1,7 +1,7 @@
 """The command palette (Ctrl+P): one provider per area, every title prefixed by its area.
 
 ``app: …`` for the application, ``patient: …`` for the Patients section, ``messages: …`` for the
-Messages section, ``campaign: …`` for Campaigns (only for staff with the permission). Titles are translated when the palette opens (the language may have changed
+Messages section, ``campaign: …`` for Campaigns (only for staff with the permission), ``report: …`` for the Reports section. Titles are translated when the palette opens (the language may have changed
 since start-up). A provider lists only what exists: areas arrive with their screens.
 """
 
@@ -113,7 +113,16 @@ class CampaignCommands(AreaProvider):
         return super()._commands() if getattr(self.app, "campaigns_allowed", False) else []
 
 
-PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, CampaignCommands, SiteCommands, AppCommands)
+class ReportCommands(AreaProvider):
+    COMMANDS = (
+        (N_("report: open"), N_("Go to the Reports section: pick a report, its days and filters."), "command_reports"),
+        (N_("report: export to CSV"), N_("Write every row of the report on screen to a CSV file."),
+         "command_report_export"),
+    )
+
+
+PROVIDERS = (PatientCommands, MessageCommands, EmrCommands, CampaignCommands, ReportCommands, SiteCommands,
+             AppCommands)
 
 __all__ = ["PROVIDERS", "AppCommands", "CampaignCommands", "EmrCommands", "MessageCommands", "PatientCommands",
-           "SiteCommands"]
+           "ReportCommands", "SiteCommands"]

@@ -25,7 +25,7 @@ TRANSLATED_TREES = ("tui", "screens")
 def test_the_app_and_its_screens_import_no_database_layer() -> None:
     probe = (
         "import sys, tui.app, tui.keymap, tui.commands, screens.patients, screens.patient_view, screens.outbox, "
-        "screens.email_view, screens.help, screens.confirm\n"
+        "screens.email_view, screens.help, screens.confirm, screens.reports, screens.report_export\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy' or m == 'core.bootstrap'))"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)

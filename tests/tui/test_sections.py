@@ -45,7 +45,7 @@ async def test_function_keys_switch_sections_and_each_keeps_its_place(make_app: 
 async def test_no_section_without_a_screen(make_app: AppFactory) -> None:
     app = make_app()
     # Patients is the default mode (its screen comes from get_default_screen); the others are MODES.
-    assert set(app.MODES) == {"messages", "campaigns", "site"}
+    assert set(app.MODES) == {"messages", "campaigns", "reports", "site"}
     assert isinstance(app.get_default_screen(), PatientsScreen)
 
 

@@ -52,6 +52,7 @@ class CampaignRecipient(Base):
         Index("ix_campaign_recipients_patient", "patient_id"),
         Index("ix_campaign_recipients_token", "invite_token_hash", unique=True),
         Index("ix_campaign_recipients_page", "campaign_id", "id"),
+        Index("ix_campaign_recipients_added", "added_at", "id"),  # the campaign report (0008)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,8 +168,12 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_kind_at", "kind", "at"),
+        Index("ix_events_kind_at", "kind", "at", "id"),
         Index("ix_events_message", "message_id", "kind"),
+        # Reports (0008): a filter by sender, provider or patient within a kind and a date range.
+        Index("ix_events_kind_user", "kind", "user_id", "at"),
+        Index("ix_events_kind_provider", "kind", "provider_id", "at"),
+        Index("ix_events_patient", "patient_id", "kind", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
