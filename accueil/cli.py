@@ -592,8 +592,5 @@ def _progress_bar(unit: str) -> Callable[[int, int], None]:
 _HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "open": _open, "demo": _demo, "db": _db, "site": _site, "audit": _audit, "patients": _patients,
     "settings": _settings, "user": _user, "worker": _worker, "message": _message, "emr": _emr,
-    "reminders": _reminders, "portal": _portal,
-
-
-    "settings": _settings, "user": _user, "worker": _worker, "message": _message, "report": _report,
+    "reminders": _reminders, "portal": _portal, "report": _report,
 }
