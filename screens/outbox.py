@@ -103,6 +103,10 @@ class OutboxScreen(Screen[None]):
                 tooltip=N_("Read the outbox again.")),
         Binding("s", "resend", N_("Resend"), id="outbox.resend",
                 tooltip=N_("Send an uncertain item again, after confirmation.")),
+        Binding("t", "app.templates", N_("Templates"), id="outbox.templates",
+                tooltip=N_("The message templates: create, edit, copy, delete.")),
+        Binding("a", "app.fix_addresses", N_("Addresses"), id="outbox.addresses",
+                tooltip=N_("Patients whose email address bounced: fix them and send again.")),
     ]
     DEFAULT_CSS = """
     #outbox-counts, #outbox-filter, #outbox-error { height: 1; padding: 0 1; color: $text-muted; }
