@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 LOAD_GROUP = "bad-addresses-load"
 FIX_GROUP = "bad-addresses-fix"
-FIXED = (("chart", N_("Chart ID"), 9), ("address", N_("Bad address"), 24), ("when", N_("Bounced"), 11))
+FIXED = (("chart", N_("Chart ID"), 9), ("address", N_("Bad address"), 28), ("when", N_("Bounced"), 11))
 
 
 class AddressDialog(ModalScreen[tuple[str, bool] | None]):
@@ -171,7 +171,7 @@ class FixAddressesScreen(Screen[None]):
         clock = cast("AccueilApp", self.app).clock
         for entry in self.entries:
             table.add_row(fit(display_name(entry.last_name, entry.first_name, entry.preferred_name), name_width),
-                          entry.chart_id, fit(entry.email, 24), clock.local(entry.flagged_at).strftime("%m-%d %H:%M"),
+                          entry.chart_id, fit(entry.email, 28), clock.local(entry.flagged_at).strftime("%m-%d %H:%M"),
                           key=str(entry.patient_id))
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)

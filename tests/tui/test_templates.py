@@ -13,7 +13,7 @@ from core.messaging.templates import find_template, list_templates
 from screens.confirm import ConfirmScreen
 from screens.template_form import TemplateFormScreen
 from screens.templates import TemplatesScreen, free_copy_name
-from tests.tui.conftest import screen_text, settle
+from tests.tui.conftest import settle
 from tui.app import AccueilApp
 
 AppFactory = Callable[..., AccueilApp]
@@ -125,7 +125,6 @@ async def test_edit_copy_and_delete(make_app: AppFactory, clinic: Accueil) -> No
         await pilot.press("y")
         await settle(pilot)
         assert "Default - secure message (copy)" not in names(app)
-        assert "deleted" in screen_text(pilot) or True  # the notification may have gone; the list is the proof
     with clinic.uow() as uow:
         assert find_template(uow.session, "Default - secure message").subject == "A message from the clinic"
 
