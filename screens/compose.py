@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, Label, OptionList, ProgressBar, Static
+from textual.widgets import Input, Label, OptionList, ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from core.i18n import _, get_language
@@ -87,6 +87,7 @@ class ComposeScreen(Screen[bool]):
     #compose-form { height: 1fr; padding: 0 1; background: $surface; }
     #compose-form > Label { margin-top: 1; color: $text-muted; }
     #attachments { height: auto; max-height: 5; }
+    #attach-path { background: $panel; }
     """
 
     def __init__(self, patient_ids: list[int]) -> None:
@@ -105,8 +106,8 @@ class ComposeScreen(Screen[bool]):
             yield Label(_("Template: none (Ctrl+T to choose one)"), id="compose-template")
             yield MessageForm(asks_password=True, id="message-form")
             yield Label(_("Staff attachments: type a file's path (→ completes), Enter attaches it"))
-            yield Input(id="attach-path", suggester=PathSuggester(), placeholder="~/Documents/…")
-            yield OptionList(id="attachments")
+            yield Input(compact=True, id="attach-path", suggester=PathSuggester(), placeholder="~/Documents/…")
+            yield OptionList(compact=True, id="attachments")
         yield ProgressBar(id="compose-progress", show_eta=False)
         yield Static("", id="compose-status", markup=False)
         yield KeyFooter()
@@ -327,7 +328,21 @@ class ComposeScreen(Screen[bool]):
             self.stop_requested.set()  # not Worker.cancel: the batch under way must finish and be told
             self.status(_("Stopping after the current batch…"))
             return
-        self.dismiss(False)
+        if not self._has_content():
+            self.dismiss(False)
+            return
+        from screens.confirm import ConfirmScreen
+
+        def decided(leave: bool | None) -> None:
+            if leave:
+                self.dismiss(False)
+
+        self.app.push_screen(ConfirmScreen(_("Leave without sending? What you typed will be lost.")), decided)
+
+    def _has_content(self) -> bool:
+        typed = [self.query_one(f"#{field_id}", Input).value for field_id in ("subject", "salutation")]
+        typed += [self.query_one(f"#{field_id}", TextArea).text for field_id in ("body", "secure")]
+        return any(text.strip() for text in typed) or bool(self.attachments)
 
 
 def size_text(size: int) -> str:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 LOAD_GROUP = "bad-addresses-load"
 FIX_GROUP = "bad-addresses-fix"
-FIXED = (("chart", N_("Chart ID"), 9), ("address", N_("Bad address"), 28), ("when", N_("Bounced"), 11))
+FIXED = (("chart", N_("Chart ID"), 12), ("address", N_("Bad address"), 28), ("when", N_("Bounced"), 11))
 
 
 class AddressDialog(ModalScreen[tuple[str, bool] | None]):
@@ -61,9 +61,10 @@ class AddressDialog(ModalScreen[tuple[str, bool] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="address-dialog"):
             yield Label(_("Correct email address for {name}").format(name=self.who), markup=False)
-            yield Input(self.address, id="address-input")
+            yield Input(self.address, id="address-input", compact=True)
             if self.can_resend:
-                yield Checkbox(_("Send the message that bounced again, to this address"), True, id="address-resend")
+                yield Checkbox(_("Send the message that bounced again, to this address"), True, id="address-resend",
+                               compact=True)
         yield KeyFooter()
 
     def on_mount(self) -> None:

@@ -103,9 +103,10 @@ class OutboxScreen(Screen[None]):
                 tooltip=N_("Read the outbox again.")),
         Binding("s", "resend", N_("Resend"), id="outbox.resend",
                 tooltip=N_("Send an uncertain item again, after confirmation.")),
-        Binding("t", "app.templates", N_("Templates"), id="outbox.templates",
+        # Not in the footer (80 columns, French): F1 help and the palette list them.
+        Binding("t", "app.templates", N_("Templates"), id="outbox.templates", show=False,
                 tooltip=N_("The message templates: create, edit, copy, delete.")),
-        Binding("a", "app.fix_addresses", N_("Addresses"), id="outbox.addresses",
+        Binding("a", "app.fix_addresses", N_("Addresses"), id="outbox.addresses", show=False,
                 tooltip=N_("Patients whose email address bounced: fix them and send again.")),
     ]
     DEFAULT_CSS = """

@@ -53,6 +53,7 @@ class TemplateFormScreen(Screen[bool]):
     #template-status { color: $text-warning; }
     #template-form { height: 1fr; padding: 0 1; background: $surface; }
     #template-form Label { margin-top: 1; color: $text-muted; }
+    #template-form > Input, #template-form > Select { background: $panel; }
     #template-form #template-name-label { margin-top: 0; }
     """
 
@@ -67,13 +68,13 @@ class TemplateFormScreen(Screen[bool]):
         yield Static(title, id="template-title", markup=False)
         with VerticalScroll(id="template-form"):
             yield Label(_("Template name"), id="template-name-label")
-            yield Input(id="template-name")
+            yield Input(compact=True, id="template-name")
             yield Label(_("Kind"))
             yield Select([(_(label), value) for value, label in KINDS], value="secure_message", allow_blank=False,
-                         id="template-kind")
+                         id="template-kind", compact=True)
             yield Label(_("Patient's language"))
             yield Select([(_(label), value) for value, label in LANGUAGES], value="en", allow_blank=False,
-                         id="template-language")
+                         id="template-language", compact=True)
             yield MessageForm(asks_password=False, id="message-form")
         yield Static("", id="template-status", markup=False)
         yield KeyFooter()

@@ -35,7 +35,7 @@ LOAD_GROUP = "templates-load"
 CHANGE_GROUP = "templates-change"
 KIND_NAMES = {"secure_message": N_("secure message"), "reminder": N_("reminder")}
 LANGUAGE_NAMES = {"en": N_("English"), "fr": N_("French")}
-FIXED = (("kind", N_("Kind"), 16), ("language", N_("Language"), 9), ("forms", N_("eForms"), 6))
+FIXED = (("kind", N_("Kind"), 16), ("language", N_("Language"), 9), ("forms", N_("eForms"), 7))
 
 
 def free_copy_name(name: str, taken: set[str]) -> str:
@@ -61,7 +61,8 @@ class TemplatesScreen(Screen[None]):
                 tooltip=N_("Make a copy of the highlighted template under a new name.")),
         Binding("d", "delete", N_("Delete"), id="templates.delete",
                 tooltip=N_("Delete the highlighted template, after confirmation.")),
-        Binding("escape", "back", N_("Back"), id="templates.back", tooltip=N_("Back to where you were.")),
+        Binding("escape", "back", N_("Back"), id="templates.back", show=False,  # 80 columns, in French too
+                tooltip=N_("Back to where you were.")),
     ]
     DEFAULT_CSS = """
     #templates-status { height: 1; padding: 0 1; color: $text-muted; }
@@ -153,7 +154,7 @@ class TemplatesScreen(Screen[None]):
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
         self.query_one("#templates-status", Static).update(
-            _("{count} templates · n new · Enter edit · c copy · d delete").format(count=len(self.templates)))
+            _("{count} templates · Esc back").format(count=len(self.templates)))
 
     def highlighted(self) -> TemplateData | None:
         table = self.table

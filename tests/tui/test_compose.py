@@ -16,6 +16,7 @@ from core.db.models import Attachment, Message, OutboxItem, Patient, User
 from core.i18n import set_language
 from screens.compose import ComposeScreen
 from screens.compose_preview import PreviewScreen
+from screens.confirm import ConfirmScreen
 from screens.patient_view import PatientViewScreen
 from screens.template_picker import TemplatePicker
 from tests.tui.conftest import screen_text, settle
@@ -188,6 +189,12 @@ async def test_the_template_picker_fills_the_form(make_app: AppFactory, clinic: 
         assert app.screen is screen
         assert screen.query_one("#subject", Input).value == "Un message de votre équipe soignante"
         assert screen.template_id is not None
-        await pilot.press("escape")
+        await pilot.press("escape")  # something was typed: leaving asks first
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is screen
+        await pilot.press("escape", "y")
         await settle(pilot)
         assert isinstance(app.screen, PatientViewScreen)

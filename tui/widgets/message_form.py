@@ -62,6 +62,8 @@ class MessageForm(Vertical):
     MessageForm #secure { height: 4; }
     MessageForm SelectionList { height: auto; max-height: 6; }
     MessageForm Checkbox { border: none; padding: 0; }
+    /* Compact fields have no border: a panel background shows where each one is. */
+    MessageForm Input, MessageForm TextArea, MessageForm SelectionList { background: $panel; }
     """
 
     def __init__(self, *, asks_password: bool, id: str | None = None) -> None:  # noqa: A002 - Textual's name
@@ -70,30 +72,29 @@ class MessageForm(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(_("Subject"))
-        yield Input(id="subject", placeholder=_("What the patient sees in the inbox"))
+        yield Input(compact=True, id="subject", placeholder=_("What the patient sees in the inbox"))
         yield Label(_("Salutation"))
-        yield Input(id="salutation", placeholder="Dear @ptPreferredOrFirstName,")
-        yield Label(_("Email body (HTML: <b>, <u>, <i>, <a href>; placeholders such as @clinicName, [weblink])"),
-                    markup=False)
-        yield TextArea(id="body", soft_wrap=True)
+        yield Input(compact=True, id="salutation", placeholder="Dear @ptPreferredOrFirstName,")
+        yield Label(_("Email body (HTML: <b> <u> <i> <a href>)"), markup=False)
+        yield TextArea(compact=True, id="body", soft_wrap=True)
         yield Label(_("Secure message (behind the link; optional)"))
-        yield TextArea(id="secure", soft_wrap=True)
+        yield TextArea(compact=True, id="secure", soft_wrap=True)
         yield Label(_("eForms to fill in (space to choose)"))
-        yield SelectionList[str](id="eforms")
+        yield SelectionList[str](id="eforms", compact=True)
         for box_id, label in OPTION_BOXES[:2]:
-            yield Checkbox(_(label), id=box_id)
+            yield Checkbox(_(label), id=box_id, compact=True)
         yield Label(_("Reply window: last day (YYYY-MM-DD) or a number of days; empty: no limit"))
-        yield Input(id="reply-until")
+        yield Input(compact=True, id="reply-until")
         for box_id, label in OPTION_BOXES[2:]:
-            yield Checkbox(_(label), id=box_id)
+            yield Checkbox(_(label), id=box_id, compact=True)
         yield Label(_("Notify me if no response after this many days (1 to 90; empty: never)"))
-        yield Input(id="no-response", type="integer")
+        yield Input(compact=True, id="no-response", type="integer")
         yield Label(_("Identity checks the patient must pass (space to choose)"))
         yield SelectionList[str](*(Selection(_(CHECK_NAMES[c]), c, c == "date_of_birth") for c in IDENTITY_CHECKS),
-                                 id="checks")
+                                 id="checks", compact=True)
         if self.asks_password:
             yield Label(_("Password given to the patient in advance (for the password check)"))
-            yield Input(id="password", password=True)
+            yield Input(compact=True, id="password", password=True)
 
     # -- filling -------------------------------------------------------------------------------
     def set_forms(self, forms: Sequence[tuple[str, str]], chosen: Sequence[str] = ()) -> None:
