@@ -198,3 +198,53 @@ async def test_the_template_picker_fills_the_form(make_app: AppFactory, clinic: 
         await pilot.press("escape", "y")
         await settle(pilot)
         assert isinstance(app.screen, PatientViewScreen)
+
+
+async def test_the_palette_writes_to_the_open_patient(make_app: AppFactory, clinic: Accueil) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"write a message")
+        await settle(pilot)
+        await pilot.press("enter")  # no patient open: told so, nothing opens
+        await settle(pilot)
+        assert not isinstance(app.screen, ComposeScreen)
+        app.push_screen(PatientViewScreen(patient_id(clinic, "100107")))
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"write a message")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert app.screen.patient_ids == [patient_id(clinic, "100107")]
+
+
+async def test_a_large_selection_is_sent_in_batches(make_app: AppFactory, clinic: Accueil) -> None:
+    from core.patients.keys import fold
+    from screens.compose import BATCH
+
+    count = 2 * BATCH + 7
+    with clinic.uow(write=True) as uow:
+        uow.session.add_all(Patient(chart_id=f"9{number:05d}", last_name="Lévesque-O'Brien", first_name=f"Zoé {number}",
+                                    last_key=fold("Lévesque-O'Brien"), first_key=fold(f"Zoé {number}"),
+                                    email=f"zoe.{number}@example.org", email_consent=True, language="fr")
+                            for number in range(count))
+        uow.commit()
+    with clinic.uow() as uow:
+        ids = list(uow.session.scalars(select(Patient.id).where(Patient.chart_id.like("9%"))))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ComposeScreen(ids))
+        await settle(pilot)
+        assert f"To: {count} patients" in str(app.screen.query_one("#compose-to").content)
+        write(app.screen, "Clinique fermée vendredi", "<p>La clinique est fermée vendredi.</p>")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert f"Will be sent to {count} patients." in screen_text(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, ComposeScreen | PreviewScreen)
+    with clinic.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Message)) == count
+        assert uow.session.scalar(select(func.count(func.distinct(OutboxItem.message_id)))) == count
