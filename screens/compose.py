@@ -32,7 +32,7 @@ from tui.core_text import core_sentence, core_text
 from tui.formatting import display_name
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
-from tui.widgets.message_form import FormProblem, MessageFields, MessageForm, form_titles
+from tui.widgets.message_form import FormProblem, MessageFields, MessageForm, form_titles, steady_cursors
 from tui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
@@ -114,6 +114,7 @@ class ComposeScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#subject", Input).focus()
+        steady_cursors(self)
         accueil = self.accueil
         if accueil is not None:
             self._load(accueil)

@@ -27,6 +27,7 @@ from tui.core_text import core_text
 from tui.formatting import display_name, fit
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
+from tui.widgets.message_form import steady_cursors
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
@@ -69,6 +70,7 @@ class AddressDialog(ModalScreen[tuple[str, bool] | None]):
 
     def on_mount(self) -> None:
         self.query_one("#address-input", Input).focus()
+        steady_cursors(self)
 
     @on(Input.Submitted, "#address-input")
     def action_save(self) -> None:

@@ -22,7 +22,7 @@ from core.i18n import _, get_language
 from tui.core_text import core_text
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
-from tui.widgets.message_form import FormProblem, MessageFields, MessageForm, form_titles
+from tui.widgets.message_form import FormProblem, MessageFields, MessageForm, form_titles, steady_cursors
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
@@ -81,6 +81,7 @@ class TemplateFormScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#template-name", Input).focus()
+        steady_cursors(self)
         accueil = cast("AccueilApp", self.app).accueil
         if accueil is not None:
             self._load(accueil, self.template_id)

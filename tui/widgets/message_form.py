@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, SelectionList, TextArea
 from textual.widgets.selection_list import Selection
 
@@ -177,9 +178,15 @@ class MessageForm(Vertical):
         return days
 
 
+def steady_cursors(root: Widget) -> None:
+    """No blinking cursor in ``root``'s text fields: each blink is a redraw sent down a slow line (TU-5)."""
+    for field in root.query("Input, TextArea"):
+        field.cursor_blink = False  # type: ignore[attr-defined]
+
+
 def form_titles(forms: Sequence[tuple[str, str, str]], language: str) -> list[tuple[str, str]]:
     """(code, title) in ``language`` from (code, English title, French title)."""
     return [(code, french if language == "fr" else english) for code, english, french in forms]
 
 
-__all__ = ["FormProblem", "MessageFields", "MessageForm", "form_titles"]
+__all__ = ["FormProblem", "MessageFields", "MessageForm", "form_titles", "steady_cursors"]
