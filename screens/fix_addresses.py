@@ -135,7 +135,7 @@ class FixAddressesScreen(Screen[None]):
     def _load(self, accueil: Accueil) -> list[BadAddress]:
         from core.patients.contact import bad_addresses
 
-        with accueil.uow() as uow:
+        with accueil.uow(write=True) as uow:  # the list view is audited
             return bad_addresses(uow)
 
     @work(thread=True, exclusive=True, group=FIX_GROUP, exit_on_error=False, description="correct an address")

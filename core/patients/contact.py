@@ -52,7 +52,11 @@ class AddressCorrected:
 
 
 def bad_addresses(uow: UnitOfWork, *, limit: int = 500) -> list[BadAddress]:
-    """Flagged patients, most recently flagged first, each with its latest failed message."""
+    """Flagged patients, most recently flagged first, each with its latest failed message.
+
+    Showing the list is a view of patient data (names, addresses): it is audited, so it needs a
+    write unit of work, and commits.
+    """
     session = uow.session
     patients = session.scalars(
         select(Patient).where(Patient.email_bad_at.is_not(None), Patient.email.is_not(None))
@@ -70,6 +74,9 @@ def bad_addresses(uow: UnitOfWork, *, limit: int = 500) -> list[BadAddress]:
             patient.id, patient.chart_id, patient.last_name, patient.first_name, patient.preferred_name, patient.email,
             patient.email_bad_at, failed.id if failed else None, failed.subject if failed else None,
             failed.last_error if failed else None))
+    audit.record(session, actor=uow.actor, action="patient.list.bad-addresses",
+                 detail={"patients": [entry.patient_id for entry in found]})
+    uow.commit()
     return found
 
 

@@ -45,19 +45,23 @@ def bounced(app):
 
 def test_the_list_shows_the_bounced_address_and_message(app, bounced) -> None:
     (helene, _noel), message_id = bounced
-    with app.uow() as uow:
+    with app.uow(write=True) as uow:
         listed = bad_addresses(uow)
     assert [(b.patient_id, b.email, b.message_id, b.subject) for b in listed] == [
         (helene, "helene@exemple.invalid", message_id, "Vos résultats")]
     assert "5.1.1" in (listed[0].error or "") and "helene@" not in (listed[0].error or "")
+    with app.uow() as uow:  # the list view is in the audit trail
+        assert uow.session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "patient.list.bad-addresses")) \
+            == {"patients": [helene]}
 
 
 def test_correcting_clears_the_flag_and_resends_once_to_the_new_address(app, bounced) -> None:
     (helene, _noel), message_id = bounced
     with app.uow(write=True) as uow:
         correct_email(uow, helene, " helene.damours@example.org ", cipher=app.cipher, requeue_message_id=message_id)
-    with app.uow() as uow:
+    with app.uow(write=True) as uow:
         assert bad_addresses(uow) == []
+    with app.uow() as uow:
         patient = uow.session.get(Patient, helene)
         assert patient.email == "helene.damours@example.org" and patient.email_bad_at is None
         message = uow.session.get(Message, message_id)
@@ -81,7 +85,7 @@ def test_a_bad_address_is_refused_and_nothing_changes(app, bounced) -> None:
     (helene, _noel), _message_id = bounced
     with app.uow(write=True) as uow, pytest.raises(InvalidInput):
         correct_email(uow, helene, "helene at example", cipher=app.cipher)
-    with app.uow() as uow:
+    with app.uow(write=True) as uow:
         assert [b.patient_id for b in bad_addresses(uow)] == [helene]
 
 
