@@ -27,8 +27,9 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
+from core.errors import AccueilError
 from core.i18n import _, get_language
-from tui.core_text import core_sentence, core_text
+from tui.core_text import Refused, core_sentence, core_text
 from tui.formatting import display_name
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
@@ -145,25 +146,33 @@ class ComposeScreen(Screen[bool]):
                                   [t for t in list_templates(uow.session) if t.kind == "secure_message"])
 
     @work(thread=True, exclusive=False, group=FILE_GROUP, exit_on_error=False, description="attach a file")
-    def _attach_file(self, path: Path) -> tuple[str, bytes]:
+    def _attach_file(self, path: Path) -> tuple[str, bytes] | Refused:
         from core.messaging.attachments import MAX_FILE_BYTES, check_file, check_files
 
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:  # do not read a huge file only to refuse it
+            if path.stat().st_size > MAX_FILE_BYTES:  # refused on its size, without reading it all
                 check_file(path.name, b"\0" * (MAX_FILE_BYTES + 1))
             data = path.read_bytes()
         except OSError:
-            raise FileNotFoundError from None
-        checked = check_file(path.name, data)
-        check_files([*self.attachments, (checked.display_name, data)])  # the 50 MB total
+            return Refused(AccueilError(_("This file cannot be read: check the path.")))
+        except AccueilError as error:
+            return Refused(error)
+        try:
+            checked = check_file(path.name, data)
+            check_files([*self.attachments, (checked.display_name, data)])  # the 50 MB total
+        except AccueilError as error:
+            return Refused(error)
         return checked.display_name, data
 
     @work(thread=True, exclusive=True, group=PREVIEW_GROUP, exit_on_error=False, description="preview a message")
-    def _preview(self, accueil: Accueil, draft: Draft) -> Preview:
+    def _preview(self, accueil: Accueil, draft: Draft) -> Preview | Refused:
         from core.messaging.compose import preview_draft
 
-        with accueil.uow() as uow:
-            return preview_draft(uow, draft, settings=accueil.settings)
+        try:
+            with accueil.uow() as uow:
+                return preview_draft(uow, draft, settings=accueil.settings)
+        except AccueilError as error:
+            return Refused(error)
 
     @work(thread=True, exclusive=True, group=SEND_GROUP, exit_on_error=False, description="send a message")
     def _send(self, accueil: Accueil, draft: Draft) -> SendProgress:
@@ -185,6 +194,8 @@ class ComposeScreen(Screen[bool]):
         worker = event.worker
         if worker.state == WorkerState.ERROR and worker.error is not None:
             self._failed(worker.group, worker.error)
+        elif worker.state == WorkerState.SUCCESS and isinstance(worker.result, Refused):
+            self._failed(worker.group, worker.result.error)
         elif worker.state == WorkerState.SUCCESS:
             if worker.group == LOAD_GROUP:
                 self._loaded(cast("ComposeContext", worker.result))
@@ -196,12 +207,7 @@ class ComposeScreen(Screen[bool]):
                 self._sent(cast("SendProgress", worker.result))
 
     def _failed(self, group: str | None, error: BaseException) -> None:
-        from core.errors import AccueilError
-
-        if isinstance(error, FileNotFoundError):
-            text = _("This file cannot be read: check the path.")
-        else:
-            text = core_text(error)
+        text = core_text(error)
         title = _(error.title) if isinstance(error, AccueilError) else _("Not sent")
         if group == SEND_GROUP:
             self.query_one("#compose-progress").remove_class("sending")

@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from core.i18n import _
-from tui.core_text import core_text
+from tui.core_text import Refused, core_text
 from tui.formatting import display_name, fit
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
@@ -139,11 +139,16 @@ class FixAddressesScreen(Screen[None]):
             return bad_addresses(uow)
 
     @work(thread=True, exclusive=True, group=FIX_GROUP, exit_on_error=False, description="correct an address")
-    def _fix(self, accueil: Accueil, patient_id: int, address: str, message_id: int | None) -> AddressCorrected:
+    def _fix(self, accueil: Accueil, patient_id: int, address: str,
+             message_id: int | None) -> AddressCorrected | Refused:
+        from core.errors import AccueilError
         from core.patients.contact import correct_email
 
-        with accueil.uow(write=True) as uow:
-            return correct_email(uow, patient_id, address, cipher=accueil.cipher, requeue_message_id=message_id)
+        try:
+            with accueil.uow(write=True) as uow:
+                return correct_email(uow, patient_id, address, cipher=accueil.cipher, requeue_message_id=message_id)
+        except AccueilError as error:
+            return Refused(error)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -155,7 +160,9 @@ class FixAddressesScreen(Screen[None]):
                 self.query_one("#addresses-status", Static).update(
                     _("The list cannot be read: {reason}").format(reason=core_text(worker.error)))
         elif worker.group == FIX_GROUP:
-            if worker.state == WorkerState.SUCCESS:
+            if worker.state == WorkerState.SUCCESS and isinstance(worker.result, Refused):
+                self.notify(core_text(worker.result.error), title=_("Address not changed"), severity="error")
+            elif worker.state == WorkerState.SUCCESS:
                 result = cast("AddressCorrected", worker.result)
                 self.notify(_("Address corrected; the message will be sent again.") if result.requeued_message_id
                             else _("Address corrected."))

@@ -19,7 +19,7 @@ from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from core.i18n import _, get_language
-from tui.core_text import core_text
+from tui.core_text import Refused, core_text
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
 from tui.widgets.message_form import FormProblem, MessageFields, MessageForm, form_titles, steady_cursors
@@ -100,11 +100,15 @@ class TemplateFormScreen(Screen[bool]):
             return template, active_forms(uow.session)
 
     @work(thread=True, exclusive=True, group=SAVE_GROUP, exit_on_error=False, description="save a template")
-    def _save(self, accueil: Accueil, data: TemplateData) -> int:
+    def _save(self, accueil: Accueil, data: TemplateData) -> int | Refused:
+        from core.errors import AccueilError
         from core.messaging.templates import save_template
 
-        with accueil.uow(write=True) as uow:
-            return save_template(uow, data)
+        try:
+            with accueil.uow(write=True) as uow:
+                return save_template(uow, data)
+        except AccueilError as error:
+            return Refused(error)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -112,6 +116,9 @@ class TemplateFormScreen(Screen[bool]):
             self.show_problem(core_text(worker.error))
             return
         if worker.state != WorkerState.SUCCESS:
+            return
+        if isinstance(worker.result, Refused):
+            self.show_problem(core_text(worker.result.error))
             return
         if worker.group == LOAD_GROUP:
             template, forms = cast("tuple[TemplateData | None, list[FormChoice]]", worker.result)

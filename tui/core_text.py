@@ -10,6 +10,7 @@ The sentences are listed here with ``N_`` so the catalogue check covers them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from core.errors import AccueilError
 from core.i18n import _
@@ -65,6 +66,13 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), 
 ))
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A worker's result when the core refused (a domain error): expected, so not a worker failure."""
+
+    error: AccueilError
+
+
 def core_sentence(text: str) -> str:
     """One sentence or problem from core, translated when it is known."""
     translated = _(text)
@@ -90,4 +98,4 @@ def core_text(error: BaseException) -> str:
     return error_text(error)
 
 
-__all__ = ["core_sentence", "core_text"]
+__all__ = ["Refused", "core_sentence", "core_text"]
