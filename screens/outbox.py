@@ -105,6 +105,11 @@ class OutboxScreen(Screen[None]):
                 tooltip=N_("Send an uncertain item again, after confirmation.")),
         Binding("i", "import_queue", N_("Imports"), id="outbox.imports",
                 tooltip=N_("The EMR import queue: patient replies and files on their way into the record.")),
+        # Not in the footer (80 columns, French): F1 help and the palette list them.
+        Binding("t", "app.templates", N_("Templates"), id="outbox.templates", show=False,
+                tooltip=N_("The message templates: create, edit, copy, delete.")),
+        Binding("a", "app.fix_addresses", N_("Addresses"), id="outbox.addresses", show=False,
+                tooltip=N_("Patients whose email address bounced: fix them and send again.")),
     ]
     DEFAULT_CSS = """
     #outbox-counts, #outbox-filter, #outbox-error { height: 1; padding: 0 1; color: $text-muted; }

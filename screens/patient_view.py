@@ -4,10 +4,12 @@ Pushed by the Patients screen with a patient id. Opening it calls
 ``core.patients.records.open_patient`` in a write unit of work (the view is audited, SR-1) on a
 thread worker, then draws the record as one block of text: labels in a column whose width
 follows the language, short fields two to a line when the terminal is wide enough, then the
-appointments, upcoming first (soonest first), then recent (latest first), in local time, then
-the portal status (reference, locked links, what the patient sent; ``l`` clears a lock-out
-(PT-5) and ``P`` purges the patient from the portal after a confirmation, PT-6), and last the
-built-in EMR chart (what the import wrote, ``core.emr.chart``).
+appointments, upcoming first (soonest first), then recent (latest first), in local time.
+Then the patient's newest messages with their delivery state (queued, sent, failed, uncertain,
+viewed, replied; ``core.patients.contact.patient_messages``, read after the record; ``m``
+writes a message, ``screens.compose``), the portal status (reference, locked links, what the
+patient sent; ``l`` clears a lock-out (PT-5) and ``P`` purges the patient from the portal after
+a confirmation, PT-6), and last the built-in EMR chart (what the import wrote, ``core.emr.chart``).
 """
 
 from __future__ import annotations
@@ -29,19 +31,21 @@ from textual.worker import Worker, WorkerState
 from core.i18n import _
 from tui.clock import Clock, age_on
 from tui.errors import error_text
-from tui.formatting import display_name
+from tui.formatting import display_name, fit
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
     from core.emr.chart import ChartLine
+    from core.patients.contact import MessageLine
     from core.patients.records import AppointmentSummary, PatientRecord
     from core.portal.status import PortalStatus
     from tui.app import AccueilApp
 
 RECORD_GROUP = "patient-record"
 PORTAL_GROUP = "patient-portal"
+MESSAGES_GROUP = "patient-messages"
 GAP = 2  # cells between the two columns of fields
 LABEL_STYLE = "$text-muted"
 WARNING_STYLE = "bold $text-error"
@@ -53,6 +57,8 @@ SYSTEMS = {"patient_app": N_("Patient app")}
 KINDS = {"visit": N_("Visit"), "follow_up": N_("Follow-up"), "vaccination": N_("Vaccination"),
          "phone": N_("Phone call")}
 STATUSES = {"booked": N_("Booked"), "cancelled": N_("Cancelled"), "done": N_("Done")}
+MESSAGE_STATES = {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed"), "uncertain": N_("uncertain"),
+                  "viewed": N_("viewed"), "replied": N_("replied")}
 
 
 class PatientViewScreen(Screen[None]):
@@ -69,6 +75,8 @@ class PatientViewScreen(Screen[None]):
                 tooltip=N_("Clear the portal lock-out of this patient's links.")),
         Binding("P", "purge", N_("Purge portal"), id="patient.purge",
                 tooltip=N_("End every portal link and session of this patient and delete the portal copies.")),
+        Binding("m", "compose", N_("Message"), id="patient.message",
+                tooltip=N_("Write a secure message to this patient.")),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -78,6 +86,7 @@ class PatientViewScreen(Screen[None]):
         self.record: PatientRecord | None = None
         self.chart: tuple[ChartLine, ...] = ()
         self.portal: PortalStatus | None = None
+        self.messages: tuple[int, list[MessageLine]] | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="record"):
@@ -91,6 +100,27 @@ class PatientViewScreen(Screen[None]):
             self._open(app.accueil, self.patient_id)
         else:  # the Patients screen waits for the clinic, but a future caller may not
             app.clinic_ready_signal.subscribe(self, lambda accueil: self._open(accueil, self.patient_id))
+
+    def compose_targets(self) -> list[int]:
+        """The patients a new message goes to from here (the palette's "patient: write a message")."""
+        return [self.patient_id]
+
+    def action_compose(self) -> None:
+        from screens.compose import ComposeScreen
+
+        def done(sent: bool | None) -> None:
+            accueil = cast("AccueilApp", self.app).accueil
+            if sent and accueil is not None:
+                self._messages(accueil, self.patient_id)
+
+        self.app.push_screen(ComposeScreen(self.compose_targets()), done)
+
+    @work(thread=True, exclusive=True, group=MESSAGES_GROUP, exit_on_error=False, description="patient messages")
+    def _messages(self, accueil: Accueil, patient_id: int) -> tuple[int, list[MessageLine]]:
+        from core.patients.contact import patient_messages
+
+        with accueil.uow() as uow:
+            return patient_messages(uow.session, patient_id)
 
     @work(thread=True, exclusive=True, group=RECORD_GROUP, exit_on_error=False, description="open a patient record")
     def _open(self, accueil: Accueil, patient_id: int) -> tuple[PatientRecord, PortalStatus]:
@@ -121,12 +151,19 @@ class PatientViewScreen(Screen[None]):
         if worker.group == PORTAL_GROUP:
             self._portal_done(worker)
             return
+        if worker.group == MESSAGES_GROUP and worker.state == WorkerState.SUCCESS:
+            self.messages = cast("tuple[int, list[MessageLine]]", worker.result)
+            if self.record is not None:
+                self._draw()
         if worker.group != RECORD_GROUP:
             return
         body = self.query_one("#record-body", Static)
         if worker.state == WorkerState.SUCCESS:
             self.record, self.portal = cast("tuple[PatientRecord, PortalStatus]", worker.result)
             self._draw()
+            accueil = cast("AccueilApp", self.app).accueil
+            if accueil is not None and self.messages is None:
+                self._messages(accueil, self.patient_id)
         elif worker.state == WorkerState.ERROR and worker.error is not None:
             body.update(_("The record cannot be opened: {reason}").format(reason=error_text(worker.error)))
 
@@ -140,6 +177,9 @@ class PatientViewScreen(Screen[None]):
         # Padding on both sides and room for a scrollbar should the appointments overflow.
         width = self.size.width - 3
         content = render_record(self.record, clock, width=width)
+        if self.messages is not None:
+            total, lines = self.messages
+            content = Content("\n").join([content, Content(""), *message_lines(total, lines, clock, width)])
         if self.portal is not None:
             content = Content("\n").join([content, Content(""), *portal_lines(self.portal, clock)])
         content = Content("\n").join([content, Content(""), *chart_lines(self.chart, clock)])
@@ -322,6 +362,25 @@ def portal_lines(status: PortalStatus, clock: Clock) -> list[Content]:
     if status.last_reply_at is not None:
         sent += "  " + _("last reply {when}").format(when=clock.local(status.last_reply_at).strftime("%Y-%m-%d"))
     lines.append(Content(sent))
+    return lines
+
+
+def message_lines(total: int, messages: Sequence[MessageLine], clock: Clock, width: int) -> list[Content]:
+    """The patient's newest messages with their delivery state (PT-5, MS-5)."""
+    heading = Content.styled(_("Messages ({count})").format(count=total), HEADING_STYLE)
+    if not messages:
+        return [heading, Content.styled(_("none sent"), LABEL_STYLE)]
+    states = [coded(MESSAGE_STATES, m.state) or "" for m in messages]
+    state_width = max(_cells(state) for state in states)
+    lines = [heading]
+    for message, state in zip(messages, states, strict=True):
+        forms = _(" · forms {done}/{count}").format(done=message.forms_completed, count=message.forms) \
+            if message.forms else ""
+        start = clock.local(message.created_at).strftime("%Y-%m-%d %H:%M") + "  "
+        style = WARNING_STYLE if message.state in ("failed", "uncertain") else ""
+        room = max(8, width - _cells(start) - state_width - 2 - _cells(forms))
+        lines.append(Content.assemble(start, (state.ljust(state_width), style), "  ",
+                                      fit(message.subject, room), forms))
     return lines
 
 

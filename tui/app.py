@@ -237,6 +237,29 @@ class AccueilApp(App[int]):
         if isinstance(screen, ReportsScreen):
             self.call_after_refresh(screen.action_export)
 
+    def command_compose(self) -> None:
+        """Write a message to the patients the current screen offers (its ``compose_targets``)."""
+        targets = getattr(self.screen, "compose_targets", None)
+        patient_ids = targets() if callable(targets) else []
+        if not patient_ids:
+            self.notify(_("Open a patient, or select patients, first."), severity="warning")
+            return
+        from screens.compose import ComposeScreen
+
+        self.push_screen(ComposeScreen(list(patient_ids)))
+
+    def action_templates(self) -> None:
+        from screens.templates import TemplatesScreen
+
+        self.switch_mode(MESSAGES)
+        self.push_screen(TemplatesScreen())
+
+    def action_fix_addresses(self) -> None:
+        from screens.fix_addresses import FixAddressesScreen
+
+        self.switch_mode(MESSAGES)
+        self.push_screen(FixAddressesScreen())
+
     def on_unmount(self) -> None:
         if self.accueil is not None:
             self.accueil.dispose()

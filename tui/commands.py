@@ -52,6 +52,8 @@ class PatientCommands(AreaProvider):
     COMMANDS = (
         (N_("patient: search"), N_("Go to the Patients section and type a name, chart ID or number."),
          "command_patient_search"),
+        (N_("patient: write a message"), N_("Write a secure message to the open patient or the selected patients."),
+         "command_compose"),
     )
 
 
@@ -61,6 +63,9 @@ class MessageCommands(AreaProvider):
          "command_outbox"),
         (N_("messages: uncertain emails"), N_("The outbox's uncertain items, which staff may send again."),
          "command_outbox_uncertain"),
+        (N_("message: templates"), N_("The message templates: create, edit, copy, delete."), "action_templates"),
+        (N_("message: fix bounced addresses"),
+         N_("Patients whose email address bounced: correct it and send the message again."), "action_fix_addresses"),
     )
 
 
