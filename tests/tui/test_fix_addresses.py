@@ -12,8 +12,10 @@ from textual.widgets import Checkbox, DataTable, Input
 
 from core.bootstrap import Accueil
 from core.db.models import Message, OutboxItem, Patient
+from core.licences import grant_licence
 from core.messaging.compose import Draft, send_draft
 from core.outbox import queue
+from core.users import add_user
 from screens.fix_addresses import AddressDialog, FixAddressesScreen
 from screens.patient_view import PatientViewScreen
 from tests.tui.conftest import screen_text, settle
@@ -30,6 +32,10 @@ def patrick_bounced(clinic: Accueil) -> int:
         patrick.email_consent = True
         patient_id = patrick.id
         uow.commit()
+    with clinic.uow(write=True) as uow:  # an EMR sender needs an active licence in the clinic (MS-7)
+        add_user(uow, username="drgagne", display_name="Dre Lucie Gagné", role="provider", password=None)
+    with clinic.uow(write=True) as uow:
+        grant_licence(uow, "drgagne")
     with clinic.uow(write=True) as uow:
         result = send_draft(uow, Draft(patient_ids=(patient_id,), subject="Vaccination reminder", salutation="Hello,",
                                        body_html="<p>[weblink]</p>", sender_emr_name="front.desk"),
