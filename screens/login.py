@@ -15,6 +15,7 @@ account), so the screen cannot be used to list the clinic's staff.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -86,7 +87,7 @@ def refusal_text(row: Row[tuple[datetime | None, bool]] | None, now: datetime, *
         return _("This account has been disabled: ask the clinic's administrator.")
     locked_until = row[0] if row is not None else None
     if locked_until is not None and locked_until > now:
-        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
         return _("Too many failed attempts: this account is locked for {minutes} more minutes.").format(
             minutes=minutes)
     return _("Wrong user name or password.")
@@ -101,7 +102,7 @@ class PasswordDialog(ModalScreen["StaffMember"]):
     PasswordDialog { align: center middle; background: $background; }
     #sign-in { width: 60; height: auto; padding: 1 2; background: $panel; border: round $primary;
                border-title-color: $text; }
-    #sign-in Input { margin-top: 1; }
+    #sign-in Input { margin-top: 1; background: $surface; }
     #sign-in-message { margin-top: 1; color: $text-error; height: auto; }
     """
 

@@ -83,7 +83,7 @@ ACCUEIL_LOW_COLOUR = Theme(
     surface="#000000",
     panel="#000080",
     dark=True,
-    variables={"text-muted": "#808080", "block-cursor-background": "#008080",
+    variables={"text-muted": "#808080", "text-disabled": "#808080", "block-cursor-background": "#008080",
                "block-cursor-foreground": "#ffffff", "block-cursor-text-style": "bold",
                "footer-key-foreground": "#ffff00", "footer-background": "#000080",
                "footer-description-foreground": "#ffffff", "input-cursor-background": "#c0c0c0",
