@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.bootstrap import bootstrap
+from core.bootstrap import bootstrap, default_actor
 from core.db.models import Appointment, ConnectedSystem, Licence, Patient, Provider, User
 from core.patients.keys import fold, health_key, phone_key
 from core.settings import Settings
@@ -145,7 +145,8 @@ def _people(session: Session) -> tuple[list[int], int]:
         enabled = licences[index // 3] if index < 3 * (len(licences) - 1) else None
         session.add(User(username=name, role=role, language=person.language, email=f"{name}@clinique-plateau.example.org",
                          display_name=f"{person.first_name} {person.last_name}", enabled_by_licence_id=enabled,
-                         can_campaigns=role == "administrator"))
+                         can_campaigns=role == "administrator",
+                         os_user=default_actor() if index == 0 else None))  # who runs the demo signs in as them
         staff += 1
     session.flush()
     return provider_ids, staff

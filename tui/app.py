@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 OPEN_GROUP = "open-clinic"
 OS_SIGN_IN_GROUP = "os-sign-in"
+MIN_SIZE = (80, 24)
 REBUILDING = "rebuilding"  # a blank mode shown while the sections are rebuilt in another language
 PATIENTS = "patients"
 MESSAGES = "messages"
@@ -145,6 +146,13 @@ class AccueilApp(App[int]):
             self.call_after_refresh(self.notify, _("The theme setting names no known theme: {name}. Themes: dark, "
                                                    "light, high-contrast, low-colour.").format(name=self.settings.theme),
                                     title=_("Theme"), severity="warning", timeout=10)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]:
+            self.notify(_("This terminal is {width}×{height}: Accueil needs at least 80×24, so some columns and "
+                          "keys are hidden. Enlarge the window.").format(width=event.size.width,
+                                                                         height=event.size.height),
+                        title=_("Terminal too small"), severity="warning", timeout=8)
 
     def _check_keymap(self) -> None:
         from tui.keymap import unknown_binding_ids

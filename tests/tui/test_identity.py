@@ -217,3 +217,18 @@ async def test_the_users_language_applies_at_sign_in_and_switches_at_run_time(ma
         await pilot.press(*"cote")
         await settle(pilot)
         assert "2 patients" in screen_text(pilot)  # the rebuilt section works
+
+
+async def test_a_terminal_smaller_than_80x24_is_told_in_its_language_and_still_works(make_app: AppFactory) -> None:
+    set_language("fr")
+    app = make_app()
+    async with app.run_test(size=(60, 18)) as pilot:
+        await settle(pilot)
+        assert any("Ce terminal fait 60×18" in str(n.message) for n in app._notifications)
+        await pilot.press(*"cote", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PatientViewScreen)
+        await pilot.press("f3")
+        await settle(pilot)
+        app.command_lock()
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen))
