@@ -138,6 +138,9 @@ def _people(session: Session) -> tuple[list[int], int]:
         provider_ids.append(provider.id)
         licences.append(licence.id)
     staff = 0
+    # Whoever runs the demo signs in as the first English-speaking support staff member (no prompt).
+    os_user = default_actor()
+    front_desk = next((i for i, person in enumerate(people[7:]) if person.language == "en"), 0)
     for index, person in enumerate(people[7:]):
         role = SUPPORT_ROLES[index % len(SUPPORT_ROLES)]
         name = _username(person.first_name, person.last_name)
@@ -146,7 +149,7 @@ def _people(session: Session) -> tuple[list[int], int]:
         session.add(User(username=name, role=role, language=person.language, email=f"{name}@clinique-plateau.example.org",
                          display_name=f"{person.first_name} {person.last_name}", enabled_by_licence_id=enabled,
                          can_campaigns=role == "administrator",
-                         os_user=default_actor() if index == 0 else None))  # who runs the demo signs in as them
+                         os_user=os_user if index == front_desk else None))
         staff += 1
     session.flush()
     return provider_ids, staff

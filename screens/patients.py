@@ -28,6 +28,7 @@ from tui.errors import error_text
 from tui.formatting import display_name, fit
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
+from tui.widgets.results_table import ResultsTable
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
@@ -82,7 +83,7 @@ class PatientsScreen(Screen[None]):
         search.cursor_blink = False
         yield search
         yield Static(_("Type to search the clinic's patients."), id="result-count", markup=False)
-        table: DataTable[str] = DataTable(id="results", cursor_type="row", cell_padding=CELL_PADDING)
+        table: DataTable[str] = ResultsTable(id="results", cursor_type="row", cell_padding=CELL_PADDING)
         table.can_focus = False  # typing always goes to the search box
         yield table
         yield KeyFooter()

@@ -43,6 +43,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from core.i18n import _, get_language, set_language
@@ -223,6 +224,8 @@ class AccueilApp(App[int]):
         translate_bindings(self)
         self.set_keymap(dict(self.settings.keymap))
         current = self.current_mode
+        base = self.screen_stack[0]  # what was typed in the search box survives the rebuild
+        query = base.search_input.value if isinstance(base, PatientsScreen) else ""
         self.add_mode(REBUILDING, Screen)
         await self.switch_mode(REBUILDING)
         for mode, screen in self.MODES.items():
@@ -230,6 +233,8 @@ class AccueilApp(App[int]):
             self.add_mode(mode, screen)
         await self.switch_mode(current)
         await self.remove_mode(REBUILDING)
+        if query and isinstance(self.screen_stack[0], PatientsScreen):
+            self.screen_stack[0].search_input.value = query
 
     def command_language(self) -> None:
         self.run_worker(self.switch_language("en" if get_language() == "fr" else "fr"), group="language")
@@ -241,6 +246,12 @@ class AccueilApp(App[int]):
         if isinstance(event, events.Key | events.MouseDown):
             self._idle.touch(self.clock.now())
         await super().on_event(event)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Low bandwidth: a blinking cursor (the command palette's, a form's) costs bytes every
+        # half second for as long as nobody types.
+        if self.low_bandwidth and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
 
     def lock_if_idle(self) -> None:
         """Lock if no key came for ``lock_after_minutes`` (a timer calls this; it draws nothing)."""

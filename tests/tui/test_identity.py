@@ -232,3 +232,27 @@ async def test_a_terminal_smaller_than_80x24_is_told_in_its_language_and_still_w
         await settle(pilot)
         app.command_lock()
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen))
+
+
+async def test_low_bandwidth_stops_every_cursor_blinking(make_app: AppFactory) -> None:
+    from dataclasses import replace
+
+    for setting, blinks in ((True, False), (False, True)):
+        base = make_app()
+        app = AccueilApp(replace(base.settings, low_bandwidth=setting), base._opener, clock=CLOCK)
+        assert app.low_bandwidth is setting
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            assert isinstance(app.focused, Input) and app.focused.cursor_blink is blinks  # the palette's field
+
+
+def test_the_low_bandwidth_setting_reads_the_environment_variable() -> None:
+    from pathlib import Path
+
+    from core.settings import load_settings
+
+    nowhere = Path("/nonexistent/accueil.toml")
+    assert load_settings({"ACCUEIL_LOW_BANDWIDTH": "1"}, config_path=nowhere).low_bandwidth is True
+    assert load_settings({}, config_path=nowhere).low_bandwidth is None  # automatic: a terminal of 16 colours or fewer
