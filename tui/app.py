@@ -192,6 +192,12 @@ class AccueilApp(App[int]):
         if isinstance(self.screen, PatientsScreen):
             self.screen.search_input.focus()
 
+    def command_patient_import(self) -> None:
+        from screens.import_patients import ImportPatientsScreen
+
+        self.switch_mode(PATIENTS)
+        self.push_screen(ImportPatientsScreen())
+
     def command_outbox(self) -> None:
         self.switch_mode(MESSAGES)
 

@@ -62,6 +62,8 @@ class PatientCommands(AreaProvider):
     COMMANDS = (
         (N_("patient: search"), N_("Go to the Patients section and type a name, chart ID or number."),
          "command_patient_search"),
+        (N_("patient: import a CSV file"), N_("Add or update patients from an EMR export, with progress and a "
+                                              "row-numbered problem report."), "command_patient_import"),
     )
 
 

@@ -7,6 +7,7 @@ Update with ``pytest tests/tui --snapshot-update`` and read the SVGs' text befor
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -112,3 +113,28 @@ async def test_the_palette_switches_the_theme(make_app: AppFactory) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert app.theme == "accueil-high-contrast"
+
+
+# -- the import screen (TU-6) at the end of an import with problems -------------------------------
+async def _import_export_csv(pilot: Pilot[int]) -> None:
+    from tests.tui.test_import_screen import open_import
+
+    screen = await open_import(pilot, Path("export.csv"))  # relative: the test runs in tmp_path
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen.result is not None)
+
+
+@pytest.mark.parametrize(("language", "theme"), [("en", "accueil-dark"), ("fr", "accueil-dark"),
+                                                 ("fr", "accueil-low-colour")])
+def test_import_screen(snap_compare: Callable[..., bool], make_app: AppFactory, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch, language: str, theme: str) -> None:
+    from tests.tui.test_import_screen import write_export
+
+    write_export(tmp_path / "export.csv", [
+        ["C2001", "Bélanger", "Zoé", "1984-03-12", "F", "BELZ 8453 1212", "QC"],
+        ["C2002", "O'Brien", "Seán", "31/02/1990", "M", "", ""],
+        ["", "Sans", "Dossier", "1970-01-01", "F", "", ""],
+    ])
+    monkeypatch.chdir(tmp_path)
+    set_language(language)
+    assert snap_compare(themed(make_app, theme), terminal_size=SIZE, run_before=_import_export_csv)
