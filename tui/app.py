@@ -192,6 +192,13 @@ class AccueilApp(App[int]):
         if isinstance(self.screen, PatientsScreen):
             self.screen.search_input.focus()
 
+    def command_patients(self, method: str) -> None:
+        """Run ``method`` of the Patients section's screen (marks: select all matching, clear)."""
+        self.switch_mode(PATIENTS)
+        screen = self.screen_stack[0]
+        if isinstance(screen, PatientsScreen):
+            getattr(screen, method)()
+
     def command_patient_import(self) -> None:
         from screens.import_patients import ImportPatientsScreen
 

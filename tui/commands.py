@@ -64,6 +64,10 @@ class PatientCommands(AreaProvider):
          "command_patient_search"),
         (N_("patient: import a CSV file"), N_("Add or update patients from an EMR export, with progress and a "
                                               "row-numbered problem report."), "command_patient_import"),
+        (N_("patient: mark every patient matching the search"),
+         N_("Mark all the patients the search finds, not only those on screen, for a bulk action."),
+         "command_patients:select_all_matching"),
+        (N_("patient: clear the marks"), N_("Unmark every marked patient."), "command_patients:clear_marks"),
     )
 
 
