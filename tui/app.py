@@ -167,16 +167,21 @@ class AccueilApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The footer leaves out the key of the section already shown (False hides a binding in
         # Textual 6): 80 columns are dear.
-        if action in ("section", "command_palette") and getattr(self.screen, "SIGNED_OUT", False):
+        if action in ("section", "command_palette") and self.signed_out_screen_up:
             return False  # the login and lock screens
         return not (action == "section" and parameters and parameters[0] == self.current_mode)
 
+    @property
+    def signed_out_screen_up(self) -> bool:
+        """The login or lock screen is in the stack (perhaps under the help): no section, no palette."""
+        return any(getattr(screen, "SIGNED_OUT", False) for screen in self.screen_stack)
+
     def action_section(self, mode: str) -> None:
-        if not getattr(self.screen, "SIGNED_OUT", False):
+        if not self.signed_out_screen_up:
             self.switch_mode(mode)
 
     def action_command_palette(self) -> None:
-        if getattr(self.screen, "SIGNED_OUT", False):
+        if self.signed_out_screen_up:
             return
         if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
             self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
@@ -268,13 +273,13 @@ class AccueilApp(App[int]):
 
     def lock_if_idle(self) -> None:
         """Lock if no key came for ``lock_after_minutes`` (a timer calls this; it draws nothing)."""
-        if self.user is not None and not getattr(self.screen, "SIGNED_OUT", False) and self._idle.due(self.clock.now()):
+        if self.user is not None and not self.signed_out_screen_up and self._idle.due(self.clock.now()):
             self.command_lock()
 
     def command_lock(self) -> None:
         from screens.lock import LockScreen
 
-        if self.user is not None and self._clinic is not None and not getattr(self.screen, "SIGNED_OUT", False):
+        if self.user is not None and self._clinic is not None and not self.signed_out_screen_up:
             self.push_screen(LockScreen(self._clinic, self.user, self._idle.minutes),
                              lambda _user: self._idle.touch(self.clock.now()))
 

@@ -256,3 +256,15 @@ def test_the_low_bandwidth_setting_reads_the_environment_variable() -> None:
     nowhere = Path("/nonexistent/accueil.toml")
     assert load_settings({"ACCUEIL_LOW_BANDWIDTH": "1"}, config_path=nowhere).low_bandwidth is True
     assert load_settings({}, config_path=nowhere).low_bandwidth is None  # automatic: a terminal of 16 colours or fewer
+
+
+async def test_no_app_key_gets_past_the_lock_screen(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.command_lock()
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen))
+        await pilot.press("f1", "f3", "ctrl+p", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen) and app.current_mode == "patients"
+        assert app.signed_out_screen_up
