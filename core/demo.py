@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.bootstrap import Accueil, bootstrap
+from core.bootstrap import Accueil, bootstrap, default_actor
 from core.db.models import Appointment, ConnectedSystem, Licence, Patient, Provider, User
 from core.patients.keys import fold, health_key, phone_key
 from core.settings import Settings
@@ -150,6 +150,9 @@ def _people(session: Session) -> tuple[list[int], int]:
         provider_ids.append(provider.id)
         licences.append(licence.id)
     staff = 0
+    # Whoever runs the demo signs in as the first English-speaking support staff member (no prompt).
+    os_user = default_actor()
+    front_desk = next((i for i, person in enumerate(people[7:]) if person.language == "en"), 0)
     for index, person in enumerate(people[7:]):
         role = SUPPORT_ROLES[index % len(SUPPORT_ROLES)]
         name = _username(person.first_name, person.last_name)
@@ -157,7 +160,8 @@ def _people(session: Session) -> tuple[list[int], int]:
         enabled = licences[index // 3] if index < 3 * (len(licences) - 1) else None
         session.add(User(username=name, role=role, language=person.language, email=f"{name}@clinique-plateau.example.org",
                          display_name=f"{person.first_name} {person.last_name}", enabled_by_licence_id=enabled,
-                         can_campaigns=role == "administrator"))
+                         can_campaigns=role == "administrator",
+                         os_user=os_user if index == front_desk else None))
         staff += 1
     session.flush()
     return provider_ids, staff

@@ -120,6 +120,17 @@ class Settings:
         default=None, repr=False, metadata=doc("Bearer token for the push gateway; never logged.")
     )
     push_timeout_seconds: float = field(default=10.0, metadata=doc("Timeout for one push gateway request."))
+    lock_after_minutes: int = field(
+        default=30, metadata=doc("Minutes without a key press before the terminal app locks (0: never).")
+    )
+    theme: str = field(
+        default="dark", metadata=doc("Terminal app theme: dark, light, high-contrast or low-colour (16 colours).")
+    )
+    low_bandwidth: bool | None = field(
+        default=None,
+        metadata=doc("true: no animation, cursor blink or periodic redraw (ACCUEIL_LOW_BANDWIDTH=1). "
+                     "Empty: on when the terminal reports 16 colours or fewer."),
+    )
     keymap: dict[str, str] = field(
         default_factory=dict,
         metadata=doc("Key remapping: a [keymap] table of binding id = key(s), e.g. \"patients.open\" = \"f5\"."),

@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from core.formatting import format_date, format_datetime
 from core.i18n import _
 from tui.clock import Clock, age_on
 from tui.errors import error_text
@@ -251,7 +252,7 @@ def record_fields(record: PatientRecord, clock: Clock) -> list[Field]:
     birth = _("unknown")
     if record.date_of_birth is not None:
         years = age_on(record.date_of_birth, clock.today())
-        birth = _("{date} ({years} years)").format(date=record.date_of_birth.isoformat(), years=years)
+        birth = _("{date} ({years} years)").format(date=format_date(record.date_of_birth), years=years)
     email = text(record.email)
     if record.email and record.email_bad:
         email = Content.assemble(email, "  ", (_("bad address"), WARNING_STYLE))
@@ -268,7 +269,7 @@ def record_fields(record: PatientRecord, clock: Clock) -> list[Field]:
         Field(_("Push notifications"), Content(_("on") if record.push_enabled else _("off"))),
         Field(_("Marketing consent"),
               Content(consent_text(record.marketing_consent, record.marketing_consent_at, clock))),
-        Field(_("Last visit"), text(record.last_visit.isoformat() if record.last_visit else None)),
+        Field(_("Last visit"), text(format_date(record.last_visit) if record.last_visit else None)),
         Field(_("Primary provider"), text(record.primary_provider), wide=True),
         Field(_("Connected systems"),
               text(", ".join(coded(SYSTEMS, system) or system for system in record.connected_systems)), wide=True),
@@ -310,7 +311,7 @@ def appointment_lines(appointments: Sequence[AppointmentSummary], clock: Clock) 
     if not upcoming and not recent:
         return [Content.styled(_("Appointments"), HEADING_STYLE), Content.styled(_("none on file"), LABEL_STYLE)]
     table = [
-        (clock.local(a.starts_at).strftime("%Y-%m-%d %H:%M"), a.provider_name or "", coded(KINDS, a.kind) or "",
+        (format_datetime(clock.local(a.starts_at)), a.provider_name or "", coded(KINDS, a.kind) or "",
          coded(STATUSES, a.status) or "")
         for a in (*upcoming, *recent)
     ]
@@ -405,7 +406,7 @@ def consent_text(given: bool, since: datetime | None, clock: Clock) -> str:
     if not given:
         return _("no")
     if since is not None:
-        return _("yes, {date}").format(date=clock.local(since).date().isoformat())
+        return _("yes, {date}").format(date=format_date(clock.local(since).date()))
     return _("yes")
 
 

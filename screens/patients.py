@@ -9,6 +9,13 @@ moment the clinic is ready.
 
 The screen stays on the stack under the patient view, so Esc there comes back to the same
 results with the same highlighted row.
+
+Bulk selection (TU-7): once the arrows have moved into the results, Space marks or unmarks the
+highlighted patient and Shift+↑/↓ extend the marks (typing goes back to the search box); the
+palette selects every patient matching the search or clears the marks. The count line always
+says how many are marked; ``selected_patient_ids`` is what bulk actions take. The table holds
+one bounded page and fetches the next when the highlight nears its end (keyset paging), so a
+search matching 100,000 patients opens as fast as one matching ten.
 """
 
 from __future__ import annotations
@@ -28,19 +35,33 @@ from tui.errors import error_text
 from tui.formatting import display_name, fit
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
+from tui.widgets.results_table import ResultsTable
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
-    from core.patients.search import PatientSummary, SearchPage
+    from core.patients.search import Cursor, PatientSummary, SearchPage
     from tui.app import AccueilApp
 
 SEARCH_GROUP = "search"
+MORE_GROUP = "search-more"
+SELECT_ALL_GROUP = "select-all"
+MARK = "✓ "
+PREFETCH_ROWS = 10  # fetch the next page when the highlight is this close to the last loaded row
 # Column widths at 80 columns; the name column takes whatever the terminal has left.
 FIXED_COLUMNS = (("dob", N_("Birth date"), 10), ("chart", N_("Chart"), 8),
                  ("health", N_("Health no."), 15), ("phone", N_("Phone"), 12))
 MIN_NAME_WIDTH = 16
 CELL_PADDING = 1  # on each side of every column (DataTable's default)
 SCROLLBAR = 0  # themes/accueil.tcss hides the table's scrollbar (the count line gives the size)
+
+
+class SearchInput(Input):
+    """The search box; it lets the screen have Space once the arrows are in the results."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if key == "space" and getattr(self.screen, "_in_results", False):
+            return False
+        return super().check_consume_key(key, character)
 
 
 class PatientsScreen(Screen[None]):
@@ -67,22 +88,34 @@ class PatientsScreen(Screen[None]):
                 tooltip=N_("Open the highlighted patient's record.")),
         Binding("escape", "clear_search", N_("Clear"), id="patients.clear", priority=True,
                 tooltip=N_("Clear the search box and the results.")),
+        Binding("space", "toggle_mark", N_("Mark"), id="patients.mark", show=False, priority=True,
+                tooltip=N_("After the arrows: mark or unmark the highlighted patient for a bulk action.")),
+        Binding("shift+down", "extend_marks(1)", N_("Mark down"), id="patients.mark_down", show=False,
+                priority=True, tooltip=N_("Mark the highlighted patient and the next one.")),
+        Binding("shift+up", "extend_marks(-1)", N_("Mark up"), id="patients.mark_up", show=False,
+                priority=True, tooltip=N_("Mark the highlighted patient and the previous one.")),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
         self._page: SearchPage | None = None
+        self._rows: list[PatientSummary] = []
+        self._next: Cursor | None = None
         self._name_width = 0
+        self._in_results = False
+        self._count_text = ""
+        self.selected_patient_ids: set[int] = set()
+        """The marked patients, across searches: what a bulk action (compose, export) takes."""
 
     def compose(self) -> ComposeResult:
         # Compact (no border): each keystroke redraws one line, not three (~1 KB less per key).
-        search = Input(placeholder=_("Name, chart ID, health number, phone or date of birth"),
+        search = SearchInput(placeholder=_("Name, chart ID, health number, phone or date of birth"),
                        id="search", select_on_focus=False, compact=True)
         search.cursor_blink = False
         yield search
         yield Static(_("Type to search the clinic's patients."), id="result-count", markup=False)
-        table: DataTable[str] = DataTable(id="results", cursor_type="row", cell_padding=CELL_PADDING)
+        table: DataTable[str] = ResultsTable(id="results", cursor_type="row", cell_padding=CELL_PADDING)
         table.can_focus = False  # typing always goes to the search box
         yield table
         yield KeyFooter()
@@ -106,6 +139,7 @@ class PatientsScreen(Screen[None]):
     # -- searching ------------------------------------------------------------------------
     @on(Input.Changed, "#search")
     def _query_changed(self, event: Input.Changed) -> None:
+        self._in_results = False
         self._search_for(event.value)
 
     def _clinic_ready(self, accueil: Accueil) -> None:
@@ -116,6 +150,7 @@ class PatientsScreen(Screen[None]):
         if not text.strip():
             self.workers.cancel_group(self, SEARCH_GROUP)
             self._page = None
+            self._rows, self._next = [], None
             self.results.clear()
             self._set_count(_("Type to search the clinic's patients."))
             return
@@ -135,6 +170,9 @@ class PatientsScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.group in (MORE_GROUP, SELECT_ALL_GROUP):
+            self._bulk_worker_changed(worker)
+            return
         if worker.group != SEARCH_GROUP:
             return
         if worker.state == WorkerState.SUCCESS:
@@ -150,11 +188,15 @@ class PatientsScreen(Screen[None]):
         unchanged = self._page is not None and self._page.rows == page.rows
         self._page = page
         if not unchanged:
+            self._rows, self._next = list(page.rows), page.next_cursor
             self._fill_rows(cursor_row=0)
-        count = len(page.rows)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        count = len(self._rows)
         if count == 0:
             self._set_count(_("No patient found."))
-        elif page.next_cursor is not None:
+        elif self._next is not None:
             self._set_count(_("{count}+ patients").format(count=count))
         elif count == 1:
             self._set_count(_("1 patient"))
@@ -162,6 +204,9 @@ class PatientsScreen(Screen[None]):
             self._set_count(_("{count} patients").format(count=count))
 
     def _set_count(self, text: str) -> None:
+        self._count_text = text
+        if self.selected_patient_ids:
+            text += " · " + _("{count} marked").format(count=len(self.selected_patient_ids))
         count = self.query_one("#result-count", Static)
         if str(count.content) != text:  # an unchanged line is not sent again
             count.update(text)
@@ -191,25 +236,130 @@ class PatientsScreen(Screen[None]):
         table.clear()
         if self._page is None:
             return
-        widths = [self._name_width] + [w for _key, _label, w in FIXED_COLUMNS]
-        for patient in self._page.rows:
-            cells = summary_cells(patient)
-            table.add_row(*(fit(cell, w) for cell, w in zip(cells, widths, strict=True)), key=str(patient.id))
+        self._add_rows(self._rows)
         if table.row_count:
             table.move_cursor(row=min(cursor_row, table.row_count - 1), animate=False)
 
+    def _add_rows(self, rows: list[PatientSummary]) -> None:
+        widths = [self._name_width] + [w for _key, _label, w in FIXED_COLUMNS]
+        for patient in rows:
+            cells = self._cells(patient)
+            self.results.add_row(*(fit(cell, w) for cell, w in zip(cells, widths, strict=True)), key=str(patient.id))
+
+    def _cells(self, patient: PatientSummary) -> tuple[str, ...]:
+        name, *rest = summary_cells(patient)
+        return (MARK + name if patient.id in self.selected_patient_ids else name, *rest)
+
     # -- actions --------------------------------------------------------------------------
     def action_next_patient(self) -> None:
+        self._in_results = True
         self.results.action_cursor_down()
+        self._fetch_more_if_near_end()
 
     def action_previous_patient(self) -> None:
+        self._in_results = True
         self.results.action_cursor_up()
 
     def action_next_page(self) -> None:
+        self._in_results = True
         self.results.action_page_down()
+        self._fetch_more_if_near_end()
 
     def action_previous_page(self) -> None:
+        self._in_results = True
         self.results.action_page_up()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Space is typed into the search box until the arrows have moved into the results.
+        return self._in_results or action != "toggle_mark"
+
+    def action_toggle_mark(self) -> None:
+        patient_id = self._highlighted_id()
+        if patient_id is not None:
+            self._set_marks({patient_id}, patient_id not in self.selected_patient_ids)
+
+    def action_extend_marks(self, step: int) -> None:
+        self._in_results = True
+        first = self._highlighted_id()
+        self.results.move_cursor(row=self.results.cursor_row + step, animate=False)
+        marks = {i for i in (first, self._highlighted_id()) if i is not None}
+        self._set_marks(marks, True)
+        if step > 0:
+            self._fetch_more_if_near_end()
+
+    def _highlighted_id(self) -> int | None:
+        table = self.results
+        if table.row_count == 0:
+            return None
+        value = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return int(value) if value is not None else None
+
+    def _set_marks(self, patient_ids: set[int], marked: bool) -> None:
+        if marked:
+            self.selected_patient_ids |= patient_ids
+        else:
+            self.selected_patient_ids -= patient_ids
+        by_id = {patient.id: patient for patient in self._rows}
+        for patient_id in patient_ids:
+            if patient_id in by_id:
+                name = fit(self._cells(by_id[patient_id])[0], self._name_width)
+                self.results.update_cell(str(patient_id), "name", name)
+        self._set_count(self._count_text)
+
+    def clear_marks(self) -> None:
+        self._set_marks(set(self.selected_patient_ids), False)
+
+    def select_all_matching(self) -> None:
+        accueil = self.accueil_app.accueil
+        if accueil is not None and self.search_input.value.strip():
+            self._set_count(_("Marking every patient who matches…"))
+            self._all_matching(accueil, self.search_input.value)
+
+    @work(thread=True, exclusive=True, group=SELECT_ALL_GROUP, exit_on_error=False, description="mark all")
+    def _all_matching(self, accueil: Accueil, text: str) -> set[int]:
+        from core.patients.search import MAX_PAGE, search_patients
+
+        found: set[int] = set()
+        after = None
+        with accueil.uow() as uow:
+            while True:
+                page = search_patients(uow.session, text, limit=MAX_PAGE, after=after)
+                found.update(patient.id for patient in page.rows)
+                if page.next_cursor is None:
+                    return found
+                after = page.next_cursor
+
+    def _fetch_more_if_near_end(self) -> None:
+        accueil = self.accueil_app.accueil
+        near_end = self.results.cursor_row >= self.results.row_count - PREFETCH_ROWS
+        if accueil is not None and self._next is not None and near_end:
+            self._more(accueil, self.search_input.value, self._next, self.accueil_app.settings.search_page_size)
+
+    @work(thread=True, exclusive=True, group=MORE_GROUP, exit_on_error=False, description="next result page")
+    def _more(self, accueil: Accueil, text: str, after: Cursor, limit: int) -> SearchPage:
+        from core.patients.search import search_patients
+
+        with accueil.uow() as uow:
+            return search_patients(uow.session, text, limit=limit, after=after)
+
+    def _bulk_worker_changed(self, worker: Worker[object]) -> None:
+        if worker.state == WorkerState.ERROR and worker.error is not None:
+            self._set_count(_("The search failed: {reason}").format(reason=error_text(worker.error)))
+        if worker.state != WorkerState.SUCCESS:
+            return
+        if worker.group == SELECT_ALL_GROUP:
+            self._set_marks(cast("set[int]", worker.result), True)
+            self._show_count()
+            return
+        page = cast("SearchPage", worker.result)
+        if page.query != self.search_input.value or self._next is None:
+            return  # the search changed since
+        known = {patient.id for patient in self._rows}
+        fresh = [patient for patient in page.rows if patient.id not in known]
+        self._rows.extend(fresh)
+        self._next = page.next_cursor
+        self._add_rows(fresh)
+        self._show_count()
 
     def action_clear_search(self) -> None:
         self.search_input.value = ""

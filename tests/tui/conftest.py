@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import inspect
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,14 +20,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 from textual.pilot import Pilot
 from textual.worker import WorkerFailed
 
 from core.bootstrap import Accueil
-from core.db.models import Appointment, ConnectedSystem, Patient, Provider
-from core.i18n import set_language
+from core.db.models import Appointment, ConnectedSystem, Patient, Provider, User
+from core.i18n import get_language, set_language
 from core.patients.keys import fold, health_key, phone_key
 from core.settings import Settings
+from core.users import add_user
 from tests.conftest import TEST_SITE_KEY, open_clinic
 from tui.app import AccueilApp
 from tui.clock import Clock
@@ -42,6 +45,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+STAFF_USER = "sbelanger"
+STAFF_PASSWORD = "l'accueil-2025"
 TORONTO = ZoneInfo("America/Toronto")
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=TORONTO)
 CLOCK = Clock(zone=TORONTO, fixed_now=NOW)
@@ -116,6 +121,9 @@ def add_fixed_clinic(accueil: Accueil) -> None:
                         starts_at=datetime(2025, 3, 14, 14, 30, tzinfo=UTC)),
         ])
         uow.commit()
+    with accueil.uow(write=True) as uow:  # the front desk's account, mapped to this OS user: no prompt
+        add_user(uow, username=STAFF_USER, display_name="Sophie Bélanger", role="moa", password=STAFF_PASSWORD,
+                 os_user=getpass.getuser())
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +153,9 @@ def make_app(tui_settings: Settings, clinic: Accueil) -> Callable[..., AccueilAp
     """``make_app()``: the app on the fixed clinic; ``make_app(opener=…)`` to control opening."""
 
     def build(opener: Callable[[], Accueil] | None = None) -> AccueilApp:
+        with clinic.uow(write=True) as uow:  # the signed-in user speaks the language the test set
+            uow.session.execute(update(User).where(User.username == STAFF_USER).values(language=get_language()))
+            uow.commit()
         return AccueilApp(tui_settings, opener or (lambda: clinic), clock=CLOCK)
 
     return build
