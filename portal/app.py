@@ -4,7 +4,8 @@
 small stylesheet served by the portal itself and no JavaScript. Every response carries a
 Content-Security-Policy that allows only the portal, ``no-store`` caching and no referrer; the
 link token never appears in a response or a log line: ``/m/TOKEN`` keeps only its SHA-256,
-encrypted in a short-lived cookie, and redirects to ``/check``. Database work runs in worker
+encrypted in a short-lived cookie, and redirects to ``/check`` (``/invitation/TOKEN`` likewise, in
+``portal.campaign_pages``). Database work runs in worker
 threads through core services only (``core.portal`` and ``core.messaging.patient_actions``).
 This module holds the plumbing and the identity check; ``portal.views`` the signed-in pages.
 """
@@ -41,7 +42,7 @@ LINK_COOKIE_SECONDS = 30 * 60
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
 log = logging.getLogger("accueil.portal")
-_LINK_PATH = re.compile(r"^/m/[^/?]*")
+_LINK_PATH = re.compile(r"^/(m|invitation)/[^/?]*")
 
 
 class SecurityHeaders:
@@ -63,7 +64,7 @@ class SecurityHeaders:
                             (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
                             (b"cache-control", b"no-store"), (b"cross-origin-opener-policy", b"same-origin")]
                 message["headers"] = headers
-                log.info("%s %s %s %.0f ms", scope["method"], _LINK_PATH.sub("/m/…", scope["path"]),
+                log.info("%s %s %s %.0f ms", scope["method"], _LINK_PATH.sub(r"/\1/…", scope["path"]),
                          message["status"], (time.perf_counter() - started) * 1000)
             await send(message)
 
@@ -81,6 +82,8 @@ class Portal:
         self.per_link = SlidingWindow(*ATTEMPTS_PER_LINK)
         self.per_address = SlidingWindow(*ATTEMPTS_PER_ADDRESS)
         self.unknown_links = UnknownLinkFailures(MAX_FAILURES)
+        self.invitations_per_address = SlidingWindow(*ATTEMPTS_PER_ADDRESS)  # PO-6 look-ups, same limits
+        self.invitations_per_link = SlidingWindow(*ATTEMPTS_PER_LINK)
         with accueil.uow() as uow:
             self.clinic = clinic_name(uow.session)
 
@@ -88,12 +91,14 @@ class Portal:
     def secure(self, request: Request) -> bool:
         return request.url.scheme == "https" or self.accueil.settings.portal_base_url.startswith("https:")
 
-    def language(self, request: Request, user: PortalUser | None = None) -> str:
+    def language(self, request: Request, user: PortalUser | None = None, known: str | None = None) -> str:
         wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
         if wanted in ("en", "fr"):
             return wanted
         if user is not None:
             return user.language if user.language in ("en", "fr") else "en"
+        if known in ("en", "fr"):
+            return known
         return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
 
     def set_cookie(self, request: Request, response: Response, name: str, value: str, max_age: int | None = None,
@@ -102,8 +107,8 @@ class Portal:
                             secure=self.secure(request))
 
     def render(self, request: Request, template: str, *, user: PortalUser | None = None, status: int = 200,
-               **context: Any) -> HTMLResponse:
-        lang = self.language(request, user)
+               known_language: str | None = None, **context: Any) -> HTMLResponse:
+        lang = self.language(request, user, known_language)
         other = "fr" if lang == "en" else "en"
         html = self.env.get_template(template).render(
             _=lambda text: translate(text, lang), lang=lang, other=other, clinic=self.clinic, user=user,
@@ -230,12 +235,12 @@ def portal_of(request: Request) -> Portal:
 
 
 def create_app(accueil: Accueil) -> ASGIApp:
-    from portal import views
+    from portal import campaign_pages, views
 
     routes = [
         Route("/", home), Route("/m/{token}", open_link), Route("/check", check_page, methods=["GET"]),
         Route("/check", check_submit, methods=["POST"]), Route("/portal.css", stylesheet),
-        *views.ROUTES,
+        *views.ROUTES, *campaign_pages.ROUTES,
     ]
     app = Starlette(routes=routes)
     app.state.portal = Portal(accueil)

@@ -1,4 +1,5 @@
-"""The signed-in pages of the portal: messages (PO-2), reply with files (PO-3), eForms (PO-4), sign out.
+"""The signed-in pages of the portal: messages (PO-2) with the clinic's announcements (PO-5), reply
+with files (PO-3), eForms (PO-4), sign out.
 
 Each handler resolves the session first (a dead one gets the generic expired page), checks the
 CSRF token on every POST, then calls one core service in a worker thread. The reply form is
@@ -25,6 +26,7 @@ from core.portal import inbox
 from core.portal.sessions import PortalUser, end_session
 from core.portal.uploads import UploadBudget, inspect, server_name
 from portal.app import SESSION_COOKIE, Portal, portal_of
+from portal.campaign_pages import current_broadcasts, inline_ids
 from portal.multipart import BadForm, read_form
 
 MAX_REPLY_CHARS = 20_000
@@ -50,8 +52,10 @@ async def inbox_page(request: Request) -> Response:
         return portal.expired(request)
     messages = await portal.db(_run, portal, inbox.list_messages, user)
     forms = await portal.db(_run, portal, inbox.pending_forms, user)
+    broadcasts = await portal.db(current_broadcasts, portal, user)
     return portal.render(request, "inbox.html", user=user, messages=messages, forms=forms, tab="messages",
-                         when=lambda moment: _local(portal, moment))
+                         when=lambda moment: _local(portal, moment), broadcasts=broadcasts,
+                         inline=inline_ids(broadcasts))
 
 
 async def message_page(request: Request, *, problem: str | None = None, status: int = 200,

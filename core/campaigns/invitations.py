@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.db.models import CampaignRecipient, ConnectedSystem, Patient
@@ -37,13 +38,38 @@ class InvitationAccepted:
     already_connected: bool
 
 
-def accept_invitation(uow: UnitOfWork, token: str, now: datetime, *, enable_push: bool) -> InvitationAccepted:
-    """Connect the patient app for the invitation's patient; commits. InvitationInvalid if unknown or expired."""
-    digest = hashlib.sha256(token.strip().encode()).digest()
-    session = uow.session
-    recipient = session.scalar(select(CampaignRecipient).where(CampaignRecipient.invite_token_hash == digest))
+def invitation_key(token: str) -> bytes:
+    """The SHA-256 of a link token: the only form stored, and what the portal keeps in its cookie."""
+    return hashlib.sha256(token.strip().encode()).digest()
+
+
+def _live_recipient(session: Session, key: bytes, now: datetime) -> CampaignRecipient | None:
+    recipient = session.scalar(select(CampaignRecipient).where(CampaignRecipient.invite_token_hash == key))
     if (recipient is None or recipient.invite_expires_at is None or recipient.invite_expires_at <= now
             or recipient.state == "removed"):
+        return None
+    return recipient
+
+
+def open_invitation_language(session: Session, key: bytes, now: datetime) -> str | None:
+    """The invited patient's language if the invitation with this token hash can still be accepted, else None."""
+    recipient = _live_recipient(session, key, now)
+    if recipient is None:
+        return None
+    language = session.scalar(select(Patient.language).where(Patient.id == recipient.patient_id))
+    return language if language in ("en", "fr") else "en"
+
+
+def accept_invitation(uow: UnitOfWork, token: str, now: datetime, *, enable_push: bool) -> InvitationAccepted:
+    """Connect the patient app for the invitation's patient; commits. InvitationInvalid if unknown or expired."""
+    return accept_invitation_key(uow, invitation_key(token), now, enable_push=enable_push)
+
+
+def accept_invitation_key(uow: UnitOfWork, key: bytes, now: datetime, *, enable_push: bool) -> InvitationAccepted:
+    """:func:`accept_invitation` given the token's hash (the portal never keeps the token itself)."""
+    session = uow.session
+    recipient = _live_recipient(session, key, now)
+    if recipient is None:
         raise InvitationInvalid(_("This invitation link is not valid or has expired: ask the clinic for a new one."))
     patient = session.get(Patient, recipient.patient_id)
     if patient is None:  # pragma: no cover - recipients keep their patient (foreign key)
