@@ -134,8 +134,13 @@ def clear(uow: UnitOfWork) -> None:
     uow.commit()
 
 
-def decide(uow: UnitOfWork, address: str, *, operator: str, approve: bool, now: datetime | None = None) -> str:
-    """An operator approves (or declines) the pending address; returns the new state."""
+def decide(uow: UnitOfWork, address: str, *, operator: str, approve: bool, now: datetime | None = None,
+           os_user: str | None = None) -> str:
+    """An operator approves (or declines) the pending address; returns the new state.
+
+    ``address`` is the one the operator saw: if another one was submitted meanwhile, it is refused.
+    ``os_user`` (the system account that ran the decision) is kept in the audit entry.
+    """
     session = uow.session
     user = _is_operator(session, operator)
     site = _locked_site(session)
@@ -145,8 +150,9 @@ def decide(uow: UnitOfWork, address: str, *, operator: str, approve: bool, now: 
         site.custom_from_state, site.custom_from_approved_at = APPROVED, now or utcnow()
     else:
         site.custom_from_state = DECLINED
+    detail = {"address": site.custom_from_address} | ({"os_user": os_user} if os_user is not None else {})
     audit.record(session, actor=user.username, action="site.from_approved" if approve else "site.from_declined",
-                 detail={"address": site.custom_from_address})
+                 detail=detail)
     uow.commit()
     return site.custom_from_state
 

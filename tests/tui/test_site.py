@@ -199,18 +199,21 @@ async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: App
 async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> None:
     from screens.admin_users import StaffScreen
 
+    with clinic.uow(write=True) as uow:  # the person running the TUI administers the clinic
+        add_user(uow, username="zoe.admin", display_name="Zoé Admin", role="administrator", password=None,
+                 os_user=clinic.actor)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_site(pilot)
         await pilot.press("s")
         await settle(pilot)
         screen = app.screen
-        assert isinstance(screen, StaffScreen) and screen.rows == []
+        assert isinstance(screen, StaffScreen) and [r.username for r in screen.rows] == ["zoe.admin"]
         await pilot.press("n")
         await pilot.pause()
         await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
         await settle(pilot)
-        assert [r.username for r in screen.rows] == ["dre.tremblay"]
+        assert [r.username for r in screen.rows] == ["dre.tremblay", "zoe.admin"]
         await pilot.press("g", "k")
         await settle(pilot)
         await pilot.press("m")
