@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from core.sender.findings import Finding
-from core.sender.lookup import Lookup
+from core.sender.lookup import Lookup, valid_name
 
 MAX_LOOKUPS = 10
 MAX_VOID = 2
@@ -134,6 +134,9 @@ class _Walk:
         if "%{" in target:
             self.add("info", "spf.macro", term=term, domain=domain)
             return
+        if not valid_name(_norm(target)):
+            self.add("error", "spf.syntax", domain=domain, term=term)
+            raise _PermError
         if _norm(target) in path:
             self.add("error", "spf.loop", target=_norm(target))
             raise _PermError
@@ -152,6 +155,9 @@ class _Walk:
         if "%{" in target:
             self.add("info", "spf.macro", term=term, domain=domain)
             return
+        if not valid_name(target):
+            self.add("error", "spf.syntax", domain=domain, term=term)
+            raise _PermError
         if name == "mx":
             found = bool(self.lookup.mx_hosts(target))
         else:  # a, exists

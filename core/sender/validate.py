@@ -46,7 +46,7 @@ def address_domain(address: str) -> str:
     local, at, domain = address.strip().rpartition("@")
     domain = domain.rstrip(".").lower()
     if not at or not local or "." not in domain or any(c.isspace() for c in address.strip()) or \
-            not all(label and len(label) < 64 for label in domain.split(".")):
+            len(domain) > 253 or not all(label and len(label) < 64 for label in domain.split(".")):
         raise InvalidInput(_("{address} is not an email address.").format(address=address))
     return domain
 

@@ -158,3 +158,23 @@ def test_not_an_address(settings: SenderSettings) -> None:
     for bad in ("clinic", "a@b", "@green.test", "a b@green.test"):
         with pytest.raises(InvalidInput):
             check_address(bad, settings)
+
+
+LONG = ".".join(["a" * 63] * 4) + ".test"  # 262 bytes on the wire: over the DNS limit of 255
+HALF = ".".join(["a" * 63] * 2) + "."  # a TXT string holds at most 255 characters: the name in two
+
+
+def test_a_name_over_the_dns_limit_is_an_spf_syntax_error(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    server.set_zone("longname.test", f'@ TXT "v=spf1 include:_spf.accueil.example" " a:{HALF}" "{HALF}test -all"\n'
+                                     f'mx TXT "v=spf1 include:_spf.accueil.example" " include:{HALF}" '
+                                     f'"{HALF}test -all"\n')
+    for address in ("a@longname.test", "a@mx.longname.test"):
+        report = check_address(address, settings)
+        assert report.spf_valid is False and report.status == "red"
+        assert next(f for f in report.findings if f.code == "spf.syntax").params["term"].endswith(LONG)
+
+
+def test_a_domain_over_253_characters_is_not_an_address(settings: SenderSettings) -> None:
+    with pytest.raises(InvalidInput):
+        check_address("a@" + ".".join(["b" * 60] * 5) + ".test", settings)
