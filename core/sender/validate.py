@@ -9,6 +9,8 @@ the history (``DomainCheck``) all read the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from typing import Any
 
 from core.errors import InvalidInput
@@ -41,12 +43,23 @@ class DomainReport:
                    for r in self.to_create])
 
 
+def _parses(address: str) -> bool:
+    """Whether ``address`` is one RFC 5322 addr-spec as written (no comment, no second @, no <),
+    with an ASCII local part (a non-ASCII one needs SMTPUTF8, which the product does not use)."""
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError, HeaderParseError):
+        return False
+    return parsed.addr_spec == address and parsed.username.isascii()
+
+
 def address_domain(address: str) -> str:
     """The domain of an email address, lower case; InvalidInput when it is not an address."""
     local, at, domain = address.strip().rpartition("@")
     domain = domain.rstrip(".").lower()
     if not at or not local or "." not in domain or any(c.isspace() for c in address.strip()) or \
-            len(domain) > 253 or not all(label and len(label) < 64 for label in domain.split(".")):
+            len(domain) > 253 or not all(label and len(label) < 64 for label in domain.split(".")) or \
+            not _parses(f"{local}@{domain}"):
         raise InvalidInput(_("{address} is not an email address.").format(address=address))
     return domain
 

@@ -160,6 +160,17 @@ def test_not_an_address(settings: SenderSettings) -> None:
             check_address(bad, settings)
 
 
+@pytest.mark.parametrize("bad", ["a<b@green.test", "a@b@green.test", "é@green.test", "(note)a@green.test",
+                                 "a.@green.test"])
+def test_an_address_that_would_break_every_email_is_refused(settings: SenderSettings, bad: str) -> None:
+    from core.sender.approval import normalise
+
+    with pytest.raises(InvalidInput):
+        check_address(bad, settings)
+    with pytest.raises(InvalidInput):
+        normalise(bad)
+
+
 LONG = ".".join(["a" * 63] * 4) + ".test"  # 262 bytes on the wire: over the DNS limit of 255
 HALF = ".".join(["a" * 63] * 2) + "."  # a TXT string holds at most 255 characters: the name in two
 
