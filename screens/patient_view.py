@@ -5,7 +5,8 @@ Pushed by the Patients screen with a patient id. Opening it calls
 thread worker, then draws the record as one block of text: labels in a column whose width
 follows the language, short fields two to a line when the terminal is wide enough, then the
 appointments, upcoming first (soonest first), then recent (latest first), in local time.
-Last comes the built-in EMR chart (what the import wrote, ``core.emr.chart``). Messages, forms queue,
+Last comes the built-in EMR chart (what the import wrote, ``core.emr.chart``); ``c`` opens its
+entries to read a note or save a document (``screens.chart_entry``, audited). Messages, forms queue,
 campaigns and portal status (the rest of PT-5) will be more sections.
 """
 
@@ -62,6 +63,8 @@ class PatientViewScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", N_("Back"), id="patient.back", priority=True,
                 tooltip=N_("Back to the search results.")),
+        Binding("c", "chart", N_("Chart"), id="patient.chart",
+                tooltip=N_("Open the EMR chart entries: read a note, save a document.")),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -119,6 +122,14 @@ class PatientViewScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_chart(self) -> None:
+        from screens.chart_entry import ChartEntriesScreen
+
+        if self.chart:
+            self.app.push_screen(ChartEntriesScreen(self.chart))
+        elif self.record is not None:
+            self.notify(_("This patient has no EMR chart entries."))
 
 
 # -- drawing the record ----------------------------------------------------------------------
