@@ -17,6 +17,7 @@ from core.errors import InvalidInput
 from core.i18n import _
 from core.sender.dkim_check import check_dkim
 from core.sender.dmarc import check_dmarc
+from core.sender.dmarc import suggested_record as suggested_dmarc
 from core.sender.findings import Finding, RecordToCreate
 from core.sender.lookup import DnsUnavailable, Lookup, make_resolver
 from core.sender.spf import check_spf, suggested_record
@@ -107,8 +108,8 @@ def _run(check: str, lookup: Lookup, domain: str, settings: SenderSettings, find
         return dkim.valid
     dmarc = check_dmarc(lookup, domain)
     findings += dmarc.findings
-    if not dmarc.valid:
-        to_create.append(RecordToCreate(f"_dmarc.{domain}", "TXT", "v=DMARC1; p=none", "dmarc.fix"))
+    if not dmarc.valid:  # the clinic's own record cleaned up (never a weaker policy), else a minimal one
+        to_create.append(RecordToCreate(f"_dmarc.{domain}", "TXT", suggested_dmarc(dmarc.records), "dmarc.fix"))
     return dmarc.valid
 
 

@@ -12,7 +12,7 @@ from core.i18n import set_language
 from core.sender.validate import check_address
 from core.settings import SenderSettings
 from tests.dnsserver import ZoneServer
-from tests.sender_zones import SILENT, sender_settings, zones
+from tests.sender_zones import DKIM, GOOD_SPF, SILENT, sender_settings, zones
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,24 @@ def test_a_name_over_the_dns_limit_is_an_spf_syntax_error(dns_server, settings: 
 def test_a_domain_over_253_characters_is_not_an_address(settings: SenderSettings) -> None:
     with pytest.raises(InvalidInput):
         check_address("a@" + ".".join(["b" * 60] * 5) + ".test", settings)
+
+
+def test_the_dmarc_fix_keeps_the_clinics_policy(dns_server, settings: SenderSettings) -> None:
+    def fix(address: str) -> str:
+        return next(r.value for r in check_address(address, settings).to_create if r.name.startswith("_dmarc."))
+
+    assert fix("a@dmarcdup.test") == "v=DMARC1; p=reject"  # p=none; p=reject: never weakened to none
+    assert fix("a@twodmarc.test") == "v=DMARC1; p=reject"
+    server, _key_file = dns_server
+    server.set_zone("dmarcsp.test", f'@ TXT {GOOD_SPF}\n{DKIM}'
+                                    '_dmarc TXT "v=DMARC1; p=quarantine; sp=reject; rua=mailto:d@dmarcsp.test; '
+                                    'sp=none; p=bogus"\n')
+    assert fix("a@dmarcsp.test") == "v=DMARC1; p=quarantine; sp=reject; rua=mailto:d@dmarcsp.test"
+
+
+def test_a_repeated_unknown_dmarc_tag_is_a_duplicate(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    server.set_zone("dmarczz.test", f'@ TXT {GOOD_SPF}\n{DKIM}_dmarc TXT "v=DMARC1; p=reject; zz=1; zz=2"\n')
+    report = check_address("a@dmarczz.test", settings)
+    assert report.dmarc_valid is False
+    assert next(f for f in report.findings if f.code == "dmarc.duplicate_tag").params == {"tag": "zz"}
