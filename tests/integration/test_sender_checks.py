@@ -210,3 +210,15 @@ def test_a_repeated_unknown_dmarc_tag_is_a_duplicate(dns_server, settings: Sende
     report = check_address("a@dmarczz.test", settings)
     assert report.dmarc_valid is False
     assert next(f for f in report.findings if f.code == "dmarc.duplicate_tag").params == {"tag": "zz"}
+
+
+def test_an_mx_term_with_more_than_ten_mail_servers_fails(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    servers = "".join(f"@ MX {i} mx{i}\nmx{i} A 192.0.2.{i}\n" for i in range(1, 12))
+    server.set_zone("elevenmx.test", '@ TXT "v=spf1 include:_spf.accueil.example mx -all"\n' + servers)
+    server.set_zone("tenmx.test", '@ TXT "v=spf1 include:_spf.accueil.example mx -all"\n'
+                    + "".join(f"@ MX {i} mx{i}\nmx{i} A 192.0.2.{i}\n" for i in range(1, 11)))
+    assert check_address("a@tenmx.test", settings).spf_valid is True
+    report = check_address("a@elevenmx.test", settings)
+    assert report.spf_valid is False
+    assert next(f for f in report.findings if f.code == "spf.too_many_mx").params["count"] == 11
