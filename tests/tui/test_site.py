@@ -232,3 +232,21 @@ async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> No
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, SiteScreen)
+
+
+async def test_only_an_administrator_changes_staff_accounts(make_app: AppFactory, clinic: Accueil) -> None:
+    from screens.admin_users import StaffScreen
+
+    app = make_app()  # nobody mapped to the user running the TUI
+    async with app.run_test(size=SIZE) as pilot:
+        await open_site(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StaffScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
+        await settle(pilot)
+        assert screen.rows == []
+        assert any("Only an administrator" in n.message for n in app._notifications)
