@@ -2,7 +2,8 @@
 
 * ``check-from ADDRESS``: the DNS checks only, nothing saved (exit 0 green/yellow, 1 otherwise);
 * ``set-from ADDRESS``: check and make it the site's address (an operator is asked to approve);
-* ``approve-from`` / ``decline-from ADDRESS --as OPERATOR``: the operator's decision;
+* ``approve-from`` / ``decline-from ADDRESS [--as OPERATOR]``: the operator's decision, as the
+  operator account mapped to the system user running the command (``--as`` must name it);
 * ``clear-from``: back to the default no-reply address;
 * ``dkim-key``: make the product's DKIM key if missing and print the TXT record to publish.
 
@@ -31,7 +32,8 @@ def add_parsers(site: argparse._SubParsersAction) -> None:  # type: ignore[type-
     for name, verb in (("approve-from", "approve"), ("decline-from", "decline")):
         decide = site.add_parser(name, help=f"{verb} the custom From address waiting for approval (operators)")
         decide.add_argument("address")
-        decide.add_argument("--as", dest="as_user", required=True, help="the operator's user name")
+        decide.add_argument("--as", dest="as_user", help="the operator's user name (must be the account "
+                            "mapped to the system user running this)")
     site.add_parser("clear-from", help="stop using the custom From address (back to the no-reply address)")
     site.add_parser("dkim-key", help="create the product's DKIM key if missing; print the TXT record to publish")
 
@@ -81,6 +83,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 approval.clear(uow)
                 print(f"Email is sent from {settings.noreply_address} again.")
                 return 0
-            state = approval.decide(uow, args.address, operator=args.as_user, approve=command == "approve-from")
+            from core.sender.account import decide_as_actor
+
+            state = decide_as_actor(uow, args.address, approve=command == "approve-from", claimed=args.as_user)
     print(f"{args.address.strip()}: {state}")
     return 0

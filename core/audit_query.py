@@ -2,20 +2,25 @@
 
 ``search`` filters by patient (chart ID), user (the actor recorded) and a date range in the
 clinic's time zone, newest first, one bounded page at a time. Looking at a patient's entries is
-itself a view of that patient and is audited (``audit.view``). ``export_csv`` writes the
-filtered entries as RFC 4180 CSV (CRLF, quoted as needed, UTF-8 with a BOM for spreadsheets),
-with a ``'`` before any cell a spreadsheet would take for a formula, into a private file (mode
-600), and audits the export. ``verify_text`` words ``audit.verify``'s result for people.
+itself a view of that patient and is audited (``audit.view``); so is a search by user or date
+whose page lists patients' chart IDs (one ``audit.view`` per patient listed). ``export_csv``
+writes the filtered entries as RFC 4180 CSV (CRLF, quoted as needed, UTF-8 with a BOM for
+spreadsheets), with a ``'`` before any cell a spreadsheet would take for a formula, into a new
+private file (mode 600, a random suffix in its name) from a read unit of work, then audits the
+export in a short write one; the file is deleted if anything fails. ``verify_text`` words
+``audit.verify``'s result for people.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
@@ -25,6 +30,9 @@ from core import audit
 from core.db.models import AuditEntry, Patient
 from core.errors import NotFound
 from core.i18n import _
+
+if TYPE_CHECKING:
+    from core.bootstrap import Accueil
 
 PAGE = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -59,7 +67,7 @@ def _detail(detail: dict[str, Any] | None) -> str:
 def _statement(session: Session, wanted: AuditFilter, zone: str) -> tuple[Select[Any], int | None]:
     entries = AuditEntry.__table__
     statement = (select(entries.c.id, entries.c.at, entries.c.actor, entries.c.action, entries.c.detail,
-                        Patient.chart_id)
+                        entries.c.patient_id, Patient.chart_id)
                  .select_from(entries.outerjoin(Patient, Patient.id == entries.c.patient_id)))
     patient_id = None
     if wanted.chart_id:
@@ -79,13 +87,18 @@ def _statement(session: Session, wanted: AuditFilter, zone: str) -> tuple[Select
 
 
 def search(session: Session, wanted: AuditFilter, *, zone: str, actor: str, limit: int = PAGE) -> list[AuditRow]:
-    """One page of entries, newest first; the caller commits (a patient's trail read is audited)."""
+    """One page of entries, newest first; the caller commits (a page naming patients is audited)."""
     statement, patient_id = _statement(session, wanted, zone)
-    rows = [AuditRow(r.id, r.at, r.actor, r.action, r.chart_id, _detail(r.detail))
-            for r in session.execute(statement.limit(limit))]
+    found = session.execute(statement.limit(limit)).all()
+    rows = [AuditRow(r.id, r.at, r.actor, r.action, r.chart_id, _detail(r.detail)) for r in found]
     if patient_id is not None:
         audit.record(session, actor=actor, action="audit.view", patient_id=patient_id,
                      detail={"entries": len(rows)})
+    else:
+        listed = Counter(r.patient_id for r in found if r.chart_id is not None)
+        if listed:
+            audit.record_many(session, actor=actor, action="audit.view", entries=[
+                (pid, {"entries": count, **wanted.to_data()}) for pid, count in sorted(listed.items())])
     return rows
 
 
@@ -98,23 +111,37 @@ def safe_cell(value: object) -> str:
 HEADER = ("id", "at_utc", "actor", "action", "chart_id", "detail")
 
 
-def export_csv(session: Session, wanted: AuditFilter, folder: Path, *, zone: str, actor: str,
-               now: datetime) -> tuple[Path, int]:
-    """Write every matching entry (oldest first) to a new file in ``folder``; returns (path, count)."""
-    statement, patient_id = _statement(session, wanted, zone)
+def export_csv(app: Accueil, wanted: AuditFilter, folder: Path, *, now: datetime) -> tuple[Path, int]:
+    """Write every matching entry (oldest first) to a new file in ``folder``; returns (path, count).
+
+    The file is written from a read unit of work (a long export holds no write lock), then the
+    export is audited and committed in a short write unit of work; on any failure the file goes.
+    """
+    zone = app.settings.timezone
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"audit-{now.astimezone(ZoneInfo(zone)).strftime('%Y%m%d-%H%M%S')}.csv"
+    stamp = now.astimezone(ZoneInfo(zone)).strftime("%Y%m%d-%H%M%S")
+    path = folder / f"audit-{stamp}-{secrets.token_hex(4)}.csv"
     count = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(HEADER)
-        for row in session.execute(statement.order_by(None).order_by(AuditEntry.id).execution_options(yield_per=1000)):
-            writer.writerow([safe_cell(v) for v in (row.id, row.at.astimezone(UTC).isoformat(timespec="seconds"),
-                                                    row.actor, row.action, row.chart_id, _detail(row.detail))])
-            count += 1
-    audit.record(session, actor=actor, action="audit.export", patient_id=patient_id,
-                 detail={"entries": count, **wanted.to_data()})
+    try:
+        with app.uow() as uow:
+            statement, patient_id = _statement(uow.session, wanted, zone)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\r\n")
+                writer.writerow(HEADER)
+                ordered = statement.order_by(None).order_by(AuditEntry.id).execution_options(yield_per=1000)
+                for row in uow.session.execute(ordered):
+                    writer.writerow([safe_cell(v) for v in (
+                        row.id, row.at.astimezone(UTC).isoformat(timespec="seconds"), row.actor, row.action,
+                        row.chart_id, _detail(row.detail))])
+                    count += 1
+        with app.uow(write=True) as uow:
+            audit.record(uow.session, actor=uow.actor, action="audit.export", patient_id=patient_id,
+                         detail={"entries": count, **wanted.to_data()})
+            uow.commit()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path, count
 
 

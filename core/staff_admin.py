@@ -3,7 +3,8 @@
 ``list_staff`` gives one row per account with what the administration screen shows: role, the
 Campaigns permission, operator, active, whether the account is linked to a provider known to
 the EMR, its clinical delegate emails (MS-6) and its licence (held, or the licence that enables
-it as support staff). The changes each write one audit entry naming the account by id; creating
+it as support staff). Only an active administrator (the account mapped to the OS user running
+the program, or named so) may change an account. The changes each write one audit entry naming the account by id; creating
 accounts and granting licences stay in ``core.users`` and ``core.licences``.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -65,12 +66,28 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
+def require_administrator(session: Session, actor: str) -> str:
+    """The active administrator account mapped to ``actor`` (its OS user or its user name), else refused."""
+    actor = actor.strip().lower()
+    name = session.scalar(select(User.username).where(
+        User.active.is_(True), User.role == "administrator",
+        or_(func.lower(User.os_user) == actor, func.lower(User.username) == actor)))
+    if name is None:
+        raise InvalidInput(_("Only an administrator can change staff accounts."))
+    return name
+
+
 def set_role(uow: UnitOfWork, username: str, role: str) -> None:
+    require_administrator(uow.session, uow.actor)
     role = role.strip().lower()
     if role not in ROLES:
         raise InvalidInput(_("Unknown role {role}: choose one of {roles}.").format(role=role, roles=", ".join(ROLES)))
     user = _user(uow.session, username)
-    user.role, user.is_operator = role, role == "operator"
+    if role == "operator":
+        user.is_operator = True
+    elif user.role == "operator":
+        user.is_operator = False  # no longer an operator; a separately granted flag is kept otherwise
+    user.role = role
     audit.record(uow.session, actor=uow.actor, action="user.role", detail={"user_id": user.id, "role": role})
     uow.commit()
 
@@ -79,6 +96,7 @@ def set_flag(uow: UnitOfWork, username: str, flag: str, value: bool) -> None:
     """``campaigns`` (the Campaigns permission) or ``active`` (may sign in and send)."""
     if flag not in ("campaigns", "active"):
         raise ValueError(flag)
+    require_administrator(uow.session, uow.actor)
     user = _user(uow.session, username)
     if flag == "campaigns":
         user.can_campaigns = value
@@ -90,6 +108,7 @@ def set_flag(uow: UnitOfWork, username: str, flag: str, value: bool) -> None:
 
 def set_delegates(uow: UnitOfWork, username: str, emails: list[str]) -> tuple[str, ...]:
     """Replace the account's delegate emails with ``emails`` (each checked, duplicates dropped)."""
+    require_administrator(uow.session, uow.actor)
     wanted: list[str] = []
     for email in (e.strip() for e in emails):
         if email:

@@ -124,6 +124,7 @@ class StaffScreen(Screen[None]):
         from core import licences, staff_admin, users
 
         with accueil.uow(write=True) as uow:
+            staff_admin.require_administrator(uow.session, uow.actor)  # new accounts and licences too
             if action == "new":
                 users.add_user(uow, username=value["username"], display_name=value["name"],
                                role=value["role"].strip().lower(), password=None, email=value["email"].strip() or None)

@@ -146,10 +146,9 @@ class AuditViewerScreen(Screen[None]):
     def _search(self, accueil: Accueil, wanted: AuditFilter) -> Found:
         from core.audit_query import search
 
-        with accueil.uow(write=bool(wanted.chart_id)) as uow:
+        with accueil.uow(write=True) as uow:  # a page naming patients is audited
             rows = search(uow.session, wanted, zone=accueil.settings.timezone, actor=accueil.actor)
-            if wanted.chart_id:
-                uow.commit()
+            uow.commit()
         return Found(tuple(rows))
 
     @work(thread=True, exclusive=True, group=EXPORT, exit_on_error=False, description="audit export")
@@ -157,10 +156,7 @@ class AuditViewerScreen(Screen[None]):
         from core.audit_query import export_csv
         from core.db.models import utcnow
 
-        with accueil.uow(write=True) as uow:
-            path, count = export_csv(uow.session, wanted, accueil.data_dir / "exports",
-                                     zone=accueil.settings.timezone, actor=accueil.actor, now=utcnow())
-            uow.commit()
+        path, count = export_csv(accueil, wanted, accueil.data_dir / "exports", now=utcnow())
         return _("{count} entries exported to {path}.").format(count=count, path=path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

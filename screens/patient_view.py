@@ -9,7 +9,8 @@ Then the patient's newest messages with their delivery state (queued, sent, fail
 viewed, replied; ``core.patients.contact.patient_messages``, read after the record; ``m``
 writes a message, ``screens.compose``), the portal status (reference, locked links, what the
 patient sent; ``l`` clears a lock-out (PT-5) and ``P`` purges the patient from the portal after
-a confirmation, PT-6), and last the built-in EMR chart (what the import wrote, ``core.emr.chart``).
+a confirmation, PT-6), and last the built-in EMR chart (what the import wrote, ``core.emr.chart``);
+``c`` opens its entries to read a note or save a document (``screens.chart_entry``, audited).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class PatientViewScreen(Screen[None]):
                 tooltip=N_("End every portal link and session of this patient and delete the portal copies.")),
         Binding("m", "compose", N_("Message"), id="patient.message",
                 tooltip=N_("Write a secure message to this patient.")),
+        Binding("c", "chart", N_("Chart"), id="patient.chart",
+                tooltip=N_("Open the EMR chart entries: read a note, save a document.")),
     ]
 
     def __init__(self, patient_id: int) -> None:
@@ -223,6 +226,14 @@ class PatientViewScreen(Screen[None]):
             self._draw()
         elif worker.state == WorkerState.ERROR and worker.error is not None:
             self.notify(error_text(worker.error), title=_("Portal"), severity="error")
+
+    def action_chart(self) -> None:
+        from screens.chart_entry import ChartEntriesScreen
+
+        if self.chart:
+            self.app.push_screen(ChartEntriesScreen(self.chart))
+        elif self.record is not None:
+            self.notify(_("This patient has no EMR chart entries."))
 
 
 # -- drawing the record ----------------------------------------------------------------------

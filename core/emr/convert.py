@@ -75,13 +75,17 @@ def decode_text(data: bytes) -> str:
 
 
 def check_pdf(data: bytes) -> int:
-    """The page count of a PDF that opens, else ConversionFailed (damaged, encrypted)."""
+    """The page count of a PDF that opens, else ConversionFailed (damaged, encrypted).
+
+    Not strict: scanners often write slightly wrong cross-reference offsets, which pypdf repairs;
+    the file must still have pages whose contents decode (pypdf caps what a stream may inflate to).
+    """
     from pypdf import PdfReader
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            reader = PdfReader(io.BytesIO(data), strict=True)
+            reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted:
                 raise ConversionFailed(ENCRYPTED_PDF)
             pages = len(reader.pages)

@@ -2,7 +2,8 @@
 sidecar, both written atomically.
 
 Each file is first written to a hidden temporary file in the same folder, flushed to disk, then
-renamed over its final name with ``os.replace`` (atomic on one file system): a watcher sees a
+renamed over its final name with ``os.replace`` (atomic on one file system), and the folder is
+flushed so the rename itself survives a power cut: a watcher sees a
 whole file or none. The document goes first and the sidecar last, so a watcher keyed on
 ``.json`` files finds the document already complete. Names are fixed per source
 (``accueil-reply-12.pdf``), so an import retried after a crash replaces the same two files.
@@ -44,7 +45,17 @@ def write_atomically(folder: Path, name: str, data: bytes) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _sync_folder(folder)
     return target
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder's entry for the renamed file: after a power cut the name is there too."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def export_item(folder: Path, source: Source, entries: tuple[PlannedEntry, ...], prepared: PreparedFile | None,

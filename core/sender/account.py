@@ -3,8 +3,8 @@
 ``site_account`` returns everything the Site screen shows in one dataclass (details, the custom
 From address's state and check history); ``update_details`` changes the three editable fields,
 with an audit entry naming which ones changed (not their values: addresses of staff are not
-patient data, but the trail stays lean). ``decide_as_actor`` lets the TUI's operator approve as
-the staff account mapped to the OS/SSH user running it.
+patient data, but the trail stays lean). ``decide_as_actor`` lets the TUI's (and the command
+line's) operator approve as the staff account mapped to the OS/SSH user running it.
 """
 
 from __future__ import annotations
@@ -74,8 +74,16 @@ def update_details(uow: UnitOfWork, *, friendly_name: str, admin_email: str | No
     uow.commit()
 
 
-def decide_as_actor(uow: UnitOfWork, address: str, *, approve: bool) -> str:
+def decide_as_actor(uow: UnitOfWork, address: str, *, approve: bool, claimed: str | None = None) -> str:
+    """Decide as the operator account mapped to the OS user running this (``uow.actor``).
+
+    ``claimed`` (the command line's ``--as``) must name that same account: a user name typed on
+    the command line is never trusted on its own. The OS user goes into the audit entry.
+    """
     operator = operator_name(uow.session, uow.actor)
     if operator is None:
         raise InvalidInput(_("Only an operator can approve or decline a custom From address."))
-    return decide(uow, address, operator=operator, approve=approve)
+    if claimed is not None and claimed.strip().lower() != operator.lower():
+        raise InvalidInput(_("The system user {os_user} is the operator {operator}, not {claimed}.").format(
+            os_user=uow.actor, operator=operator, claimed=claimed.strip()))
+    return decide(uow, address, operator=operator, approve=approve, os_user=uow.actor)

@@ -81,6 +81,12 @@ def custom_from(session: Session, noreply: str, *, history: int = 20) -> CustomF
                       [_entry(r) for r in rows])
 
 
+def _locked_site(session: Session) -> Site:
+    """The Site row, locked until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers): two submissions or a submission and a decision never interleave."""
+    return session.scalars(select(Site).with_for_update()).one()
+
+
 def _is_operator(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower(),
                                              User.active.is_(True)))
@@ -96,7 +102,7 @@ def submit(app: Accueil, address: str, *, now: datetime | None = None) -> CheckE
     now = now or utcnow()
     with app.uow(write=True) as uow:
         session = uow.session
-        site = session.scalars(select(Site)).one()
+        site = _locked_site(session)
         same = (site.custom_from_address or "").lower() == address.lower()
         row = DomainCheck(address=address, checked_at=now, status=report.status, findings=report.to_data())
         session.add(row)
@@ -121,26 +127,32 @@ def submit(app: Accueil, address: str, *, now: datetime | None = None) -> CheckE
 
 def clear(uow: UnitOfWork) -> None:
     """Stop using a custom address: back to the default no-reply address."""
-    site = uow.session.scalars(select(Site)).one()
+    site = _locked_site(uow.session)
     old = site.custom_from_address
     site.custom_from_address, site.custom_from_state, site.custom_from_approved_at = None, NONE, None
     audit.record(uow.session, actor=uow.actor, action="site.from_cleared", detail={"address": old})
     uow.commit()
 
 
-def decide(uow: UnitOfWork, address: str, *, operator: str, approve: bool, now: datetime | None = None) -> str:
-    """An operator approves (or declines) the pending address; returns the new state."""
+def decide(uow: UnitOfWork, address: str, *, operator: str, approve: bool, now: datetime | None = None,
+           os_user: str | None = None) -> str:
+    """An operator approves (or declines) the pending address; returns the new state.
+
+    ``address`` is the one the operator saw: if another one was submitted meanwhile, it is refused.
+    ``os_user`` (the system account that ran the decision) is kept in the audit entry.
+    """
     session = uow.session
     user = _is_operator(session, operator)
-    site = session.scalars(select(Site)).one()
+    site = _locked_site(session)
     if site.custom_from_state != PENDING or (site.custom_from_address or "").lower() != normalise(address).lower():
         raise InvalidInput(_("{address} is not waiting for approval.").format(address=address.strip()))
     if approve:
         site.custom_from_state, site.custom_from_approved_at = APPROVED, now or utcnow()
     else:
         site.custom_from_state = DECLINED
+    detail = {"address": site.custom_from_address} | ({"os_user": os_user} if os_user is not None else {})
     audit.record(session, actor=user.username, action="site.from_approved" if approve else "site.from_declined",
-                 detail={"address": site.custom_from_address})
+                 detail=detail)
     uow.commit()
     return site.custom_from_state
 
@@ -166,7 +178,7 @@ def revalidate(app: Accueil, now: datetime) -> int:
     report = check_address(address, app.settings.sender)
     with app.uow(write=True) as uow:
         session = uow.session
-        site = session.scalars(select(Site)).one()
+        site = _locked_site(session)
         if site.custom_from_state != APPROVED or site.custom_from_address != address:
             return 0  # changed meanwhile: the new address has its own path
         row = DomainCheck(address=address, checked_at=now, status=report.status, findings=report.to_data())

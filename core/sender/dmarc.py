@@ -1,7 +1,8 @@
 """The DMARC check: the TXT record at ``_dmarc.DOMAIN`` (RFC 7489, and RFC 9989 "DMARCbis").
 
 Only TXT records beginning with ``v=DMARC1`` count; several of them, a repeated tag or an
-invalid value make the record unusable. Unknown tags are ignored (and listed). The DMARCbis
+invalid value make the record unusable (``suggested_record`` then gives one clean record that
+keeps the clinic's policy). Unknown tags are ignored (and listed), but not repeated. The DMARCbis
 tags ``np`` (policy for non-existent subdomains), ``psd`` (public suffix domain flag) and ``t``
 (testing) are read; ``pct``, which DMARCbis drops, is still accepted for older records.
 """
@@ -34,12 +35,54 @@ VALIDATORS = {
 CASE_FOLDED = {"p", "sp", "np", "psd", "t", "adkim", "aspf", "fo"}
 
 
+STRENGTH = {"none": 0, "quarantine": 1, "reject": 2}
+POLICY_TAGS = ("p", "sp", "np")
+
+
 @dataclass
 class DmarcResult:
     valid: bool
     record: str | None
     tags: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)  # every v=DMARC1 record found, for the suggested fix
+
+
+def _terms(record: str) -> list[tuple[str, str]]:
+    """The (tag, value) pairs after ``v=DMARC1``, as written (tags lower case)."""
+    terms = []
+    for part in (p.strip() for p in record.split(";")[1:]):
+        tag, sep, value = part.partition("=")
+        if sep and tag.strip():
+            terms.append((tag.strip().lower(), value.strip()))
+    return terms
+
+
+def suggested_record(records: list[str]) -> str:
+    """One valid record to publish instead of ``records`` (invalid, or several): each tag once.
+
+    A policy tag keeps the strongest valid value the clinic wrote (``p=none; p=reject`` becomes
+    ``p=reject``: the fix never weakens a policy); other tags keep their first valid value;
+    invalid values are dropped; ``p=none`` is added only when no valid policy was written.
+    """
+    kept: dict[str, str] = {}
+    for record in records:
+        for tag, value in _terms(record):
+            if tag == "v":
+                continue
+            if tag in VALIDATORS:
+                value = value.lower() if tag in CASE_FOLDED else value
+                if not VALIDATORS[tag](value):
+                    continue
+                if tag in POLICY_TAGS and tag in kept and STRENGTH[value] <= STRENGTH[kept[tag]]:
+                    continue
+                if tag in kept and tag not in POLICY_TAGS:
+                    continue
+            elif tag in kept:
+                continue
+            kept[tag] = value
+    kept = {"p": kept.get("p", "none"), **{t: v for t, v in kept.items() if t != "p"}}
+    return "; ".join(["v=DMARC1", *(f"{tag}={value}" for tag, value in kept.items())])
 
 
 def dmarc_records(texts: list[str]) -> list[str]:
@@ -47,8 +90,9 @@ def dmarc_records(texts: list[str]) -> list[str]:
 
 
 def parse_dmarc(record: str, name: str) -> DmarcResult:
-    result = DmarcResult(valid=True, record=record)
+    result = DmarcResult(valid=True, record=record, records=[record])
     add = result.findings.append
+    seen: set[str] = set()
     for position, part in enumerate(p.strip() for p in record.split(";")):
         if not part:
             continue
@@ -60,10 +104,11 @@ def parse_dmarc(record: str, name: str) -> DmarcResult:
             continue
         if position == 0:
             continue  # v=DMARC1, checked by dmarc_records
-        if tag in result.tags or tag == "v":
+        if tag in seen or tag == "v":  # a repeated unknown tag too: the record is ambiguous
             add(Finding("dmarc", "error", "dmarc.duplicate_tag", {"tag": tag}))
             result.valid = False
             continue
+        seen.add(tag)
         if tag not in VALIDATORS:
             add(Finding("dmarc", "info", "dmarc.unknown_tag", {"tag": tag}))
             continue
@@ -97,7 +142,7 @@ def check_dmarc(lookup: Lookup, domain: str) -> DmarcResult:
         return DmarcResult(False, None, findings=[Finding("dmarc", "warning", "dmarc.none", {"name": name})])
     found = [Finding("dmarc", "info", "dmarc.found", {"name": name, "record": r}) for r in records]
     if len(records) > 1:
-        return DmarcResult(False, None, findings=[
+        return DmarcResult(False, None, records=records, findings=[
             *found, Finding("dmarc", "error", "dmarc.several", {"name": name, "count": len(records)})])
     result = parse_dmarc(records[0], name)
     result.findings[:0] = found

@@ -75,6 +75,7 @@ TEXTS: dict[str, str] = {
     "spf.too_many_lookups": N_("Evaluating the SPF record needs more than 10 DNS look-ups (at {term} in {domain})."),
     "spf.void_lookups": N_("{count} DNS look-ups in the SPF record found nothing; at most 2 are allowed."),
     "spf.void": N_("{term} in {domain} found nothing in DNS."),
+    "spf.too_many_mx": N_("{term} in {domain} finds {count} mail servers; an mx term may use at most 10."),
     "spf.loop": N_("The SPF record reaches {target} again: an include or redirect loop."),
     "spf.no_record_at": N_("{term} in {domain} points at a domain without exactly one SPF record."),
     "spf.macro": N_("{term} in {domain} uses a macro: counted, but not looked up."),

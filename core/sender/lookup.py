@@ -2,7 +2,9 @@
 
 A name that does not exist and a name without records of the asked type both come back as an
 empty list (a "void" look-up in RFC 7208 terms); a server that does not answer in time raises
-``DnsUnavailable``, which the checks report as "could not check", never as a bad record.
+``DnsUnavailable``, which the checks report as "could not check", never as a bad record. A name
+that cannot exist (a label over 63 or a name over 255 bytes) is a void look-up too; ``valid_name``
+lets the SPF walk report such a target as a syntax error first.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ def make_resolver(settings: SenderSettings) -> dns.resolver.Resolver:
     return resolver
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can be asked at all (labels and total length within the DNS limits)."""
+    try:
+        dns.name.from_text(name)
+    except dns.exception.DNSException:  # LabelTooLong, EmptyLabel (SyntaxError), NameTooLong (FormError)
+        return False
+    return True
+
+
 class Lookup:
     """Queries through one resolver; ``txt`` joins each record's strings as RFC 7208 asks."""
 
@@ -45,8 +56,8 @@ class Lookup:
             return []
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as exc:
             raise DnsUnavailable(type(exc).__name__) from exc
-        except (dns.name.LabelTooLong, dns.name.EmptyLabel, dns.exception.SyntaxError):
-            return []
+        except (dns.name.LabelTooLong, dns.name.EmptyLabel, dns.exception.SyntaxError, dns.exception.FormError):
+            return []  # not a valid name (e.g. over 255 bytes, NameTooLong): nothing can exist there
         if answer.rrset is None:
             return []
         wanted = dns.rdatatype.from_text(rdtype)

@@ -3,7 +3,8 @@
 Without a connecting IP address the record cannot be "evaluated" for one message; what is
 checked is every path an evaluation could take: each ``include`` and ``redirect`` is followed,
 every DNS-querying term is counted against the limit of 10 (section 4.6.4), look-ups that find
-nothing ("void") against the limit of 2, and a domain reached twice on one path is a loop. Terms
+nothing ("void") against the limit of 2, an ``mx`` term finding more than 10 mail servers is an
+error (same section), and a domain reached twice on one path is a loop. Terms
 after ``all`` are never evaluated, so neither counted nor followed (an include of the product
 placed there does not count). ``redirect`` applies only to a record without ``all``.
 """
@@ -14,10 +15,11 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from core.sender.findings import Finding
-from core.sender.lookup import Lookup
+from core.sender.lookup import Lookup, valid_name
 
 MAX_LOOKUPS = 10
 MAX_VOID = 2
+MAX_MX = 10  # mail servers an mx term may look at (RFC 7208 §4.6.4)
 MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
 QUALIFIERS = "+-~?"
 
@@ -134,6 +136,9 @@ class _Walk:
         if "%{" in target:
             self.add("info", "spf.macro", term=term, domain=domain)
             return
+        if not valid_name(_norm(target)):
+            self.add("error", "spf.syntax", domain=domain, term=term)
+            raise _PermError
         if _norm(target) in path:
             self.add("error", "spf.loop", target=_norm(target))
             raise _PermError
@@ -152,8 +157,15 @@ class _Walk:
         if "%{" in target:
             self.add("info", "spf.macro", term=term, domain=domain)
             return
+        if not valid_name(target):
+            self.add("error", "spf.syntax", domain=domain, term=term)
+            raise _PermError
         if name == "mx":
-            found = bool(self.lookup.mx_hosts(target))
+            hosts = self.lookup.mx_hosts(target)
+            if len(hosts) > MAX_MX:  # RFC 7208 §4.6.4: more than 10 MX records is a permanent error
+                self.add("error", "spf.too_many_mx", term=term, domain=domain, count=len(hosts))
+                raise _PermError
+            found = bool(hosts)
         else:  # a, exists
             found = self.lookup.exists(target, "A") or (name == "a" and self.lookup.exists(target, "AAAA"))
         if not found:

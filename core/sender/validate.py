@@ -9,12 +9,15 @@ the history (``DomainCheck``) all read the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from typing import Any
 
 from core.errors import InvalidInput
 from core.i18n import _
 from core.sender.dkim_check import check_dkim
 from core.sender.dmarc import check_dmarc
+from core.sender.dmarc import suggested_record as suggested_dmarc
 from core.sender.findings import Finding, RecordToCreate
 from core.sender.lookup import DnsUnavailable, Lookup, make_resolver
 from core.sender.spf import check_spf, suggested_record
@@ -41,12 +44,23 @@ class DomainReport:
                    for r in self.to_create])
 
 
+def _parses(address: str) -> bool:
+    """Whether ``address`` is one RFC 5322 addr-spec as written (no comment, no second @, no <),
+    with an ASCII local part (a non-ASCII one needs SMTPUTF8, which the product does not use)."""
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError, HeaderParseError):
+        return False
+    return parsed.addr_spec == address and parsed.username.isascii()
+
+
 def address_domain(address: str) -> str:
     """The domain of an email address, lower case; InvalidInput when it is not an address."""
     local, at, domain = address.strip().rpartition("@")
     domain = domain.rstrip(".").lower()
     if not at or not local or "." not in domain or any(c.isspace() for c in address.strip()) or \
-            not all(label and len(label) < 64 for label in domain.split(".")):
+            len(domain) > 253 or not all(label and len(label) < 64 for label in domain.split(".")) or \
+            not _parses(f"{local}@{domain}"):
         raise InvalidInput(_("{address} is not an email address.").format(address=address))
     return domain
 
@@ -94,8 +108,8 @@ def _run(check: str, lookup: Lookup, domain: str, settings: SenderSettings, find
         return dkim.valid
     dmarc = check_dmarc(lookup, domain)
     findings += dmarc.findings
-    if not dmarc.valid:
-        to_create.append(RecordToCreate(f"_dmarc.{domain}", "TXT", "v=DMARC1; p=none", "dmarc.fix"))
+    if not dmarc.valid:  # the clinic's own record cleaned up (never a weaker policy), else a minimal one
+        to_create.append(RecordToCreate(f"_dmarc.{domain}", "TXT", suggested_dmarc(dmarc.records), "dmarc.fix"))
     return dmarc.valid
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from core import audit
 from core.audit_query import AuditFilter, export_csv, safe_cell, search, verify_text
@@ -65,12 +65,10 @@ def test_per_user_and_per_date_range(trail) -> None:
 
 def test_export_is_rfc4180_formula_safe_private_and_audited(trail, tmp_path) -> None:
     app, ids = trail
-    with app.uow(write=True) as uow:
-        path, count = export_csv(uow.session, AuditFilter(), tmp_path / "exports", zone=app.settings.timezone,
-                                 actor="auditor", now=datetime(2025, 3, 10, 14, 0, tzinfo=ZoneInfo("UTC")))
-        uow.commit()
+    path, count = export_csv(app, AuditFilter(), tmp_path / "exports",
+                             now=datetime(2025, 3, 10, 14, 0, tzinfo=ZoneInfo("UTC")))
     raw = path.read_bytes()
-    assert path.name == "audit-20250310-100000.csv" and path.stat().st_mode & 0o777 == 0o600
+    assert path.name.startswith("audit-20250310-100000-") and path.stat().st_mode & 0o777 == 0o600
     assert raw.startswith(b"\xef\xbb\xbfid,at_utc,actor,action,chart_id,detail\r\n")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
     assert count == len(rows) - 1 >= 4
@@ -78,6 +76,40 @@ def test_export_is_rfc4180_formula_safe_private_and_audited(trail, tmp_path) -> 
     with app.uow() as uow:
         action = uow.session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(1))
     assert action == "audit.export"
+
+
+def test_two_exports_in_one_second_make_two_files(trail, tmp_path) -> None:
+    app, _ids = trail
+    now = datetime(2025, 3, 10, 14, 0, tzinfo=ZoneInfo("UTC"))
+    first, _count = export_csv(app, AuditFilter(), tmp_path, now=now)
+    second, _count = export_csv(app, AuditFilter(actor="usera"), tmp_path, now=now)
+    assert first != second and first.exists() and second.exists()
+
+
+def test_a_failed_export_leaves_no_file(trail, tmp_path, monkeypatch) -> None:
+    app, _ids = trail
+
+    def refuse(*args, **kwargs) -> None:
+        raise RuntimeError("the audit entry cannot be written")
+
+    monkeypatch.setattr(audit, "record", refuse)
+    with pytest.raises(RuntimeError):
+        export_csv(app, AuditFilter(), tmp_path / "exports", now=utcnow())
+    assert list((tmp_path / "exports").iterdir()) == []
+
+
+def test_a_search_by_user_listing_patients_is_audited_per_patient(trail) -> None:
+    app, ids = trail
+    run_search(app, AuditFilter(actor="usera"))
+    with app.uow() as uow:
+        views = uow.session.execute(select(AuditEntry.actor, AuditEntry.patient_id, AuditEntry.detail)
+                                    .where(AuditEntry.action == "audit.view").order_by(AuditEntry.id)).all()
+    assert [tuple(v) for v in views] == [("auditor", ids["C-1"], {"entries": 1, "actor": "usera"}),
+                                         ("auditor", ids["C-2"], {"entries": 1, "actor": "usera"})][
+        :: 1 if ids["C-1"] < ids["C-2"] else -1]
+    run_search(app, AuditFilter(actor="=cmd|' /C calc'!A0"))  # no patient on the page: nothing to record
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).where(AuditEntry.action == "audit.view")) == 2
 
 
 def test_safe_cells_and_the_verify_wording() -> None:

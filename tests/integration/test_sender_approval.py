@@ -220,3 +220,18 @@ def test_a_manual_check_that_times_out_keeps_the_approval(staff, dns_server: Zon
     dns_server.set_silent()
     assert approval.submit(staff, "no-reply@flaky.test").status == "red"
     assert state(staff) == ("no-reply@flaky.test", "invalid")
+
+
+def test_contact_emails_must_be_plain_addresses(staff) -> None:
+    from core.sender.account import update_details
+
+    for admin, support in (("a<b@clinique.example.org", None), (None, "é@clinique.example.org"),
+                           ("a@b@clinique.example.org", "aide@clinique.example.org")):
+        with staff.uow(write=True) as uow, pytest.raises(InvalidInput):
+            update_details(uow, friendly_name="Clinique du Plateau", admin_email=admin, support_email=support)
+    with staff.uow(write=True) as uow:
+        update_details(uow, friendly_name="Clinique du Plateau", admin_email="o'brien@clinique.example.org",
+                       support_email=None)
+    with staff.uow() as uow:
+        site = uow.session.scalars(select(Site)).one()
+        assert (site.admin_contact_email, site.support_contact_email) == ("o'brien@clinique.example.org", None)

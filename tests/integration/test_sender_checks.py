@@ -12,7 +12,7 @@ from core.i18n import set_language
 from core.sender.validate import check_address
 from core.settings import SenderSettings
 from tests.dnsserver import ZoneServer
-from tests.sender_zones import SILENT, sender_settings, zones
+from tests.sender_zones import DKIM, GOOD_SPF, SILENT, sender_settings, zones
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +158,67 @@ def test_not_an_address(settings: SenderSettings) -> None:
     for bad in ("clinic", "a@b", "@green.test", "a b@green.test"):
         with pytest.raises(InvalidInput):
             check_address(bad, settings)
+
+
+@pytest.mark.parametrize("bad", ["a<b@green.test", "a@b@green.test", "é@green.test", "(note)a@green.test",
+                                 "a.@green.test"])
+def test_an_address_that_would_break_every_email_is_refused(settings: SenderSettings, bad: str) -> None:
+    from core.sender.approval import normalise
+
+    with pytest.raises(InvalidInput):
+        check_address(bad, settings)
+    with pytest.raises(InvalidInput):
+        normalise(bad)
+
+
+LONG = ".".join(["a" * 63] * 4) + ".test"  # 262 bytes on the wire: over the DNS limit of 255
+HALF = ".".join(["a" * 63] * 2) + "."  # a TXT string holds at most 255 characters: the name in two
+
+
+def test_a_name_over_the_dns_limit_is_an_spf_syntax_error(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    server.set_zone("longname.test", f'@ TXT "v=spf1 include:_spf.accueil.example" " a:{HALF}" "{HALF}test -all"\n'
+                                     f'mx TXT "v=spf1 include:_spf.accueil.example" " include:{HALF}" '
+                                     f'"{HALF}test -all"\n')
+    for address in ("a@longname.test", "a@mx.longname.test"):
+        report = check_address(address, settings)
+        assert report.spf_valid is False and report.status == "red"
+        assert next(f for f in report.findings if f.code == "spf.syntax").params["term"].endswith(LONG)
+
+
+def test_a_domain_over_253_characters_is_not_an_address(settings: SenderSettings) -> None:
+    with pytest.raises(InvalidInput):
+        check_address("a@" + ".".join(["b" * 60] * 5) + ".test", settings)
+
+
+def test_the_dmarc_fix_keeps_the_clinics_policy(dns_server, settings: SenderSettings) -> None:
+    def fix(address: str) -> str:
+        return next(r.value for r in check_address(address, settings).to_create if r.name.startswith("_dmarc."))
+
+    assert fix("a@dmarcdup.test") == "v=DMARC1; p=reject"  # p=none; p=reject: never weakened to none
+    assert fix("a@twodmarc.test") == "v=DMARC1; p=reject"
+    server, _key_file = dns_server
+    server.set_zone("dmarcsp.test", f'@ TXT {GOOD_SPF}\n{DKIM}'
+                                    '_dmarc TXT "v=DMARC1; p=quarantine; sp=reject; rua=mailto:d@dmarcsp.test; '
+                                    'sp=none; p=bogus"\n')
+    assert fix("a@dmarcsp.test") == "v=DMARC1; p=quarantine; sp=reject; rua=mailto:d@dmarcsp.test"
+
+
+def test_a_repeated_unknown_dmarc_tag_is_a_duplicate(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    server.set_zone("dmarczz.test", f'@ TXT {GOOD_SPF}\n{DKIM}_dmarc TXT "v=DMARC1; p=reject; zz=1; zz=2"\n')
+    report = check_address("a@dmarczz.test", settings)
+    assert report.dmarc_valid is False
+    assert next(f for f in report.findings if f.code == "dmarc.duplicate_tag").params == {"tag": "zz"}
+
+
+def test_an_mx_term_with_more_than_ten_mail_servers_fails(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    servers = "".join(f"@ MX {i} mx{i}\nmx{i} A 192.0.2.{i}\n" for i in range(1, 12))
+    server.set_zone("elevenmx.test", '@ TXT "v=spf1 include:_spf.accueil.example mx -all"\n' + servers)
+    server.set_zone("tenmx.test", '@ TXT "v=spf1 include:_spf.accueil.example mx -all"\n'
+                    + "".join(f"@ MX {i} mx{i}\nmx{i} A 192.0.2.{i}\n" for i in range(1, 11)))
+    assert check_address("a@tenmx.test", settings).spf_valid is True
+    report = check_address("a@elevenmx.test", settings)
+    assert report.spf_valid is False
+    assert next(f for f in report.findings if f.code == "spf.too_many_mx").params["count"] == 11

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from core.bootstrap import default_actor
+from core.db.models import AuditEntry
 from core.users import add_user
 from tests.dnsserver import ZoneServer
 from tests.integration.test_cli import run, use
@@ -37,15 +40,24 @@ def test_check_from_prints_findings_and_records(dns_env: Path, capsys) -> None:
 def test_set_then_approve_from_the_command_line(app, dns_env: Path, capsys, monkeypatch) -> None:
     use(app.settings, monkeypatch)
     with app.uow(write=True) as uow:
-        add_user(uow, username="opal", display_name="Opal Côté", role="operator", password=None)
+        add_user(uow, username="opal", display_name="Opal Côté", role="operator", password=None,
+                 os_user=default_actor())
+    with app.uow(write=True) as uow:
+        add_user(uow, username="omer", display_name="Omer Roy", role="operator", password=None)
     code, out, _ = run(["site", "set-from", "no-reply@spfonly.test"], capsys)
     assert code == 0 and "status: yellow" in out and out.endswith("state: pending\n")
+    code, _, err = run(["site", "approve-from", "no-reply@spfonly.test", "--as", "omer"], capsys)
+    assert code == 2 and "not omer" in err  # another operator's name, claimed by this system user
     code, out, _ = run(["site", "approve-from", "no-reply@spfonly.test", "--as", "opal"], capsys)
     assert (code, out) == (0, "no-reply@spfonly.test: approved\n")
     code, _, err = run(["site", "approve-from", "no-reply@spfonly.test", "--as", "opal"], capsys)
     assert code == 2 and "not waiting for approval" in err
     code, out, _ = run(["site", "clear-from"], capsys)
     assert code == 0 and "no-reply@accueil.example" in out
+    with app.uow() as uow:
+        entry = uow.session.execute(select(AuditEntry.actor, AuditEntry.detail)
+                                    .where(AuditEntry.action == "site.from_approved")).one()
+    assert (entry.actor, entry.detail["os_user"]) == ("opal", default_actor())
 
 
 def test_dkim_key_is_made_once_private_and_never_printed(dns_env: Path, tmp_path: Path, capsys, monkeypatch) -> None:

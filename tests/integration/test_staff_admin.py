@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
-from core.db.models import AuditEntry, Provider
+from core.db.models import AuditEntry, Provider, User
 from core.errors import InvalidInput, NotFound
 from core.licences import enable_support_staff, grant_licence
 from core.staff_admin import licence_of, list_staff, set_delegates, set_flag, set_role
@@ -14,6 +14,9 @@ from core.users import add_user
 
 @pytest.fixture
 def staff(app):
+    with app.uow(write=True) as uow:  # the person running the tests administers the clinic
+        add_user(uow, username="adele", display_name="Adèle D'Amours", role="administrator", password=None,
+                 os_user=app.actor)
     for username, role in (("dre.leclerc", "provider"), ("moa.benoit", "moa"), ("nadia", "nurse")):
         with app.uow(write=True) as uow:
             add_user(uow, username=username, display_name=username.title(), role=role, password=None)
@@ -64,3 +67,31 @@ def test_bad_values_are_refused(staff) -> None:
         licence_of(uow.session, "moa.benoit")
     with staff.uow(write=True) as uow, pytest.raises(NotFound):
         set_flag(uow, "personne", "active", True)
+
+
+def test_only_an_administrator_changes_accounts(staff) -> None:
+    app = staff
+    with app.uow(write=True) as uow:
+        set_role(uow, "adele", "nurse")  # adele steps down: the runner is no administrator any more
+    for change in (lambda uow: set_role(uow, "nadia", "provider"),
+                   lambda uow: set_flag(uow, "nadia", "campaigns", True),
+                   lambda uow: set_delegates(uow, "nadia", ["aide@clinique.example.org"])):
+        with app.uow(write=True) as uow, pytest.raises(InvalidInput, match="Only an administrator"):
+            change(uow)
+    nadia = rows(app)["nadia"]
+    assert (nadia.role, nadia.can_campaigns, nadia.delegates) == ("nurse", False, ())
+
+
+def test_a_role_change_keeps_a_separately_granted_operator_flag(staff) -> None:
+    app = staff
+    with app.uow(write=True) as uow:
+        uow.session.execute(update(User).where(User.username == "nadia").values(is_operator=True))
+        uow.commit()
+    with app.uow(write=True) as uow:
+        set_role(uow, "nadia", "moa")
+    assert rows(app)["nadia"].is_operator
+    with app.uow(write=True) as uow:
+        set_role(uow, "moa.benoit", "operator")
+    with app.uow(write=True) as uow:
+        set_role(uow, "moa.benoit", "moa")
+    assert not rows(app)["moa.benoit"].is_operator

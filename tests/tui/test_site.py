@@ -180,7 +180,9 @@ async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: App
         assert str(screen.query_one("#audit-verify").render()).startswith("Audit trail intact:")
         await pilot.press(*"100101", "enter")
         await settle(pilot)
-        assert [(r.actor, r.action, r.chart_id) for r in screen.rows] == [("reception2", "patient.view", "100101")]
+        # The first page (all entries) named this patient: that look was audited too.
+        assert [(r.actor, r.action, r.chart_id) for r in screen.rows] == [
+            (clinic.actor, "audit.view", "100101"), ("reception2", "patient.view", "100101")]
         await pilot.press("tab", "tab", *"2025-13-01", "enter")
         await settle(pilot)
         assert "2025-13-01 is not a date (YYYY-MM-DD)." in [n.message for n in app._notifications]
@@ -199,18 +201,21 @@ async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: App
 async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> None:
     from screens.admin_users import StaffScreen
 
+    with clinic.uow(write=True) as uow:  # the person running the TUI administers the clinic
+        add_user(uow, username="zoe.admin", display_name="Zoé Admin", role="administrator", password=None,
+                 os_user=clinic.actor)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_site(pilot)
         await pilot.press("s")
         await settle(pilot)
         screen = app.screen
-        assert isinstance(screen, StaffScreen) and screen.rows == []
+        assert isinstance(screen, StaffScreen) and [r.username for r in screen.rows] == ["zoe.admin"]
         await pilot.press("n")
         await pilot.pause()
         await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
         await settle(pilot)
-        assert [r.username for r in screen.rows] == ["dre.tremblay"]
+        assert [r.username for r in screen.rows] == ["dre.tremblay", "zoe.admin"]
         await pilot.press("g", "k")
         await settle(pilot)
         await pilot.press("m")
@@ -227,3 +232,21 @@ async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> No
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, SiteScreen)
+
+
+async def test_only_an_administrator_changes_staff_accounts(make_app: AppFactory, clinic: Accueil) -> None:
+    from screens.admin_users import StaffScreen
+
+    app = make_app()  # nobody mapped to the user running the TUI
+    async with app.run_test(size=SIZE) as pilot:
+        await open_site(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StaffScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
+        await settle(pilot)
+        assert screen.rows == []
+        assert any("Only an administrator" in n.message for n in app._notifications)

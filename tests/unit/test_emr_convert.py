@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from core.emr.convert import DAMAGED_PDF, ENCRYPTED_PDF, TOO_LARGE, ConversionFailed, prepare
+from core.emr.convert import DAMAGED_PDF, ENCRYPTED_PDF, TOO_LARGE, ConversionFailed, check_pdf, prepare
 from core.emr.textpdf import CHARS_PER_LINE, text_to_pdf, wrap
 from tests import emr_files
 
@@ -101,6 +101,15 @@ def test_damaged_and_protected_pdfs_fail_with_a_reason(profile: str) -> None:
         prepare(profile, "resultats.pdf", "pdf", emr_files.encrypted_pdf())
     assert protected.value.reason == ENCRYPTED_PDF
     assert prepare(profile, "resultats.pdf", "pdf", emr_files.simple_pdf()) is not None
+
+
+def test_a_scanner_pdf_with_shifted_xref_offsets_is_accepted() -> None:
+    made = text_to_pdf("Résultats de Zoé L'Écuyer-Noël", title="resultats.txt")
+    header_end = made.index(b"\n") + 1
+    shifted = made[:header_end] + b"%scanner firmware 2.1 padding\n" + made[header_end:]  # every offset off by 31
+    prepared = prepare("accuro", "resultats.pdf", "pdf", shifted)
+    assert prepared is not None and prepared.data == shifted  # taken as the scanner wrote it
+    assert check_pdf(shifted) == 1
 
 
 def test_a_png_claiming_20000_by_20000_pixels_fails_cleanly_without_the_memory() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
@@ -34,7 +34,8 @@ class Site(Base):
     notes_subfolder: Mapped[str | None] = mapped_column(String(200))
     emr_destination: Mapped[str] = mapped_column(String(20), default="chart")  # chart|folder
     emr_import_path: Mapped[str | None] = mapped_column(String(500))
-    portal_retention_days: Mapped[int | None] = mapped_column(Integer, default=30)  # None: kept
+    portal_retention_days: Mapped[int | None] = mapped_column(Integer, default=30,  # None: kept
+                                                              server_default=text("30"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
