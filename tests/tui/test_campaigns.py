@@ -7,7 +7,7 @@ from collections.abc import Callable
 from screens.campaigns import CampaignsScreen
 from tests.tui import campaign_clinic as fixtures
 from tests.tui.conftest import CLOCK, screen_text, settle
-from tui.app import AccueilApp
+from tui.app import PATIENTS, AccueilApp
 
 campaign_clinic = fixtures.campaign_clinic
 campaign_app = fixtures.campaign_app
@@ -23,7 +23,7 @@ async def test_section_hidden_without_the_permission(make_app: AppFactory) -> No
         assert "f4" not in screen_text(pilot).splitlines()[-1]
         await pilot.press("f4")
         await settle(pilot)
-        assert app.current_mode == "patients"
+        assert app.current_mode == PATIENTS
 
 
 async def test_list_shows_counts(campaign_app) -> None:

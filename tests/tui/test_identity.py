@@ -21,7 +21,7 @@ from screens.login import LoginScreen
 from screens.patient_view import PatientViewScreen
 from screens.patients import PatientsScreen
 from tests.tui.conftest import CLOCK, NOW, STAFF_PASSWORD, STAFF_USER, screen_text, settle
-from tui.app import AccueilApp
+from tui.app import PATIENTS, AccueilApp
 from tui.clock import Clock
 
 AppFactory = Callable[..., AccueilApp]
@@ -89,7 +89,7 @@ async def test_login_refuses_a_wrong_password_then_signs_in(make_app: AppFactory
         assert app.accueil is None  # nothing of the clinic before someone signs in
         await pilot.press("f3")  # section keys do nothing under the login screen
         await pilot.pause()
-        assert isinstance(app.screen, LoginScreen) and app.current_mode == "patients"
+        assert isinstance(app.screen, LoginScreen) and app.current_mode == PATIENTS
         await sign_in(pilot, STAFF_USER, "not the password")
         assert "Wrong user name or password." in screen_text(pilot)
         assert app.screen.query_one("#password", Input).value == ""
@@ -266,5 +266,5 @@ async def test_no_app_key_gets_past_the_lock_screen(make_app: AppFactory) -> Non
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen))
         await pilot.press("f1", "f3", "ctrl+p", "escape")
         await pilot.pause()
-        assert isinstance(app.screen, LockScreen) and app.current_mode == "patients"
+        assert isinstance(app.screen, LockScreen) and app.current_mode == PATIENTS
         assert app.signed_out_screen_up
