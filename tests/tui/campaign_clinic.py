@@ -16,7 +16,7 @@ from core.campaigns.templates import default_invitation
 from core.db.models import Patient, User
 from core.settings import Settings
 from tests.conftest import open_clinic
-from tests.tui.conftest import CLOCK, NOW, add_fixed_clinic
+from tests.tui.conftest import CLOCK, NOW, STAFF_USER, add_fixed_clinic
 from tui.app import AccueilApp
 
 ADDED = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
@@ -27,6 +27,8 @@ def add_campaign_clinic(accueil: Accueil) -> None:
     with accueil.uow(write=True) as uow:
         uow.session.add(User(username="chantal", display_name="Chantal Campagne", role="administrator",
                              os_user=accueil.actor, can_campaigns=True))
+        # The front desk signed in at the keyboard has the Campaigns permission too.
+        uow.session.execute(update(User).where(User.username == STAFF_USER).values(can_campaigns=True))
         uow.session.execute(update(Patient).where(Patient.chart_id.in_(["100102", "100104"]))
                             .values(email_consent=True, marketing_consent=True, push_enabled=True))
         uow.commit()
@@ -66,4 +68,10 @@ def campaign_clinic(tui_settings: Settings) -> Iterator[Accueil]:
 
 @pytest.fixture
 def campaign_app(tui_settings: Settings, campaign_clinic: Accueil) -> Callable[[], AccueilApp]:
-    return lambda: AccueilApp(tui_settings, lambda: campaign_clinic, clock=CLOCK)
+    opened_as = campaign_clinic.actor
+
+    def build() -> AccueilApp:
+        campaign_clinic.actor = opened_as  # as freshly opened: a previous app signed in on it
+        return AccueilApp(tui_settings, lambda: campaign_clinic, clock=CLOCK)
+
+    return build

@@ -27,6 +27,7 @@ from textual.worker import WorkerFailed
 from core.bootstrap import Accueil
 from core.db.models import Appointment, ConnectedSystem, Patient, Provider, User
 from core.i18n import get_language, set_language
+from core.licences import enable_support_staff, grant_licence
 from core.patients.keys import fold, health_key, phone_key
 from core.settings import Settings
 from core.users import add_user
@@ -124,6 +125,12 @@ def add_fixed_clinic(accueil: Accueil) -> None:
     with accueil.uow(write=True) as uow:  # the front desk's account, mapped to this OS user: no prompt
         add_user(uow, username=STAFF_USER, display_name="Sophie Bélanger", role="moa", password=STAFF_PASSWORD,
                  os_user=getpass.getuser())
+    with accueil.uow(write=True) as uow:  # a licensed provider, whose licence lets the front desk send (MS-7)
+        add_user(uow, username="dr.okafor", display_name="Dr Samuel Okafor", role="provider", password=None)
+    with accueil.uow(write=True) as uow:
+        licence = grant_licence(uow, "dr.okafor")
+    with accueil.uow(write=True) as uow:
+        enable_support_staff(uow, licence, STAFF_USER)
 
 
 @pytest.fixture(autouse=True)
@@ -152,7 +159,10 @@ def clinic(tui_settings: Settings) -> Iterator[Accueil]:
 def make_app(tui_settings: Settings, clinic: Accueil) -> Callable[..., AccueilApp]:
     """``make_app()``: the app on the fixed clinic; ``make_app(opener=…)`` to control opening."""
 
+    opened_as = clinic.actor
+
     def build(opener: Callable[[], Accueil] | None = None) -> AccueilApp:
+        clinic.actor = opened_as  # as freshly opened: a previous app's sign-in set it to its user
         with clinic.uow(write=True) as uow:  # the signed-in user speaks the language the test set
             uow.session.execute(update(User).where(User.username == STAFF_USER).values(language=get_language()))
             uow.commit()
@@ -179,3 +189,11 @@ async def settle(pilot: Pilot[int]) -> None:
 def screen_text(pilot: Pilot[int]) -> str:
     """What the terminal shows now, as plain text (one line per row)."""
     return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+
+
+def sign_in_as(clinic: Accueil, username: str) -> None:
+    """Map this OS user to ``username`` instead of the front desk's account (the app signs it in)."""
+    with clinic.uow(write=True) as uow:
+        uow.session.execute(update(User).where(User.os_user == getpass.getuser()).values(os_user=None))
+        uow.session.execute(update(User).where(User.username == username).values(os_user=getpass.getuser()))
+        uow.commit()

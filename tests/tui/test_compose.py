@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from textual.widgets import Input, OptionList, TextArea
 
 from core.bootstrap import Accueil
@@ -19,7 +19,7 @@ from screens.compose_preview import PreviewScreen
 from screens.confirm import ConfirmScreen
 from screens.patient_view import PatientViewScreen
 from screens.template_picker import TemplatePicker
-from tests.tui.conftest import screen_text, settle
+from tests.tui.conftest import STAFF_USER, screen_text, settle
 from tui.app import AccueilApp
 
 AppFactory = Callable[..., AccueilApp]
@@ -130,13 +130,13 @@ async def test_an_unknown_placeholder_is_shown_before_sending(make_app: AppFacto
 
 async def test_a_support_staff_member_without_licence_is_refused(make_app: AppFactory, clinic: Accueil,
                                                                  consenting: None) -> None:
-    with clinic.uow(write=True) as uow:
-        uow.session.add(User(username="amelie", display_name="Amélie Bélanger", role="moa", os_user=clinic.actor))
+    with clinic.uow(write=True) as uow:  # the signed-in front desk loses the licence that enabled her
+        uow.session.execute(update(User).where(User.username == STAFF_USER).values(enabled_by_licence_id=None))
         uow.commit()
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_compose(pilot, clinic, "100104")
-        assert "from Amélie Bélanger" in str(screen.query_one("#compose-to").content)
+        assert "from Sophie Bélanger" in str(screen.query_one("#compose-to").content)
         write(screen, "Hello", "<p>Hello</p>")
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -157,13 +157,13 @@ async def test_the_record_shows_consents_marks_and_appointments_in_order(make_ap
         await settle(pilot)
         shown = str(app.screen.query_one("#record-body").render())
     assert "marie.cote@example.com  bad address" in shown
-    assert "yes, 2023-05-26" in shown  # email consent and its date
-    assert "1980-05-12 (44 years)" in shown  # the clock is pinned to 2025-03-10
+    assert "yes, May 26, 2023" in shown  # email consent and its date, written for the language
+    assert "May 12, 1980 (44 years)" in shown  # the clock is pinned to 2025-03-10
     assert "Patient app" in shown
     upcoming, recent = shown.index("Upcoming appointments"), shown.index("Recent appointments")
     # Local (Toronto) times: 14:30 UTC is 10:30 EDT on 14 March, 15:00 UTC is 10:00 EST on 3 February.
-    assert upcoming < shown.index("2025-03-14 10:30  Dr Samuel Okafor") < recent
-    assert recent < shown.index("2025-02-03 10:00  Dr Anne Tremblay")
+    assert upcoming < shown.index("March 14, 2025 at 10:30 AM") < shown.index("Dr Samuel Okafor") < recent
+    assert recent < shown.index("February 3, 2025 at 10:00 AM") < shown.index("Dr Anne Tremblay")
 
 
 async def test_typing_before_the_clinic_is_open_is_searched_once_it_is(make_app: AppFactory,

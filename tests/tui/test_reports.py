@@ -30,7 +30,8 @@ def add_report_events(clinic: Accueil, *, extra_links: int = 0, spread_minutes: 
         session.add_all([User(username="tremblay", display_name="Dre Anne Tremblay", role="provider"),
                          User(username="lise", display_name="Lise Gagnon", role="moa")])
         session.flush()
-        users = list(session.scalars(select(User.id).order_by(User.username)))  # lise, tremblay
+        users = list(session.scalars(select(User.id).where(User.username.in_(("lise", "tremblay")))
+                                     .order_by(User.username)))  # lise, tremblay
         patients = list(session.execute(select(Patient.id, Patient.primary_provider_id).order_by(Patient.chart_id)))
         rows = []
         for number in range(24):

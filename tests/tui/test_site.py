@@ -22,7 +22,7 @@ from tests.conftest import TEST_SITE_KEY
 from tests.dnsserver import ZoneServer
 from tests.sender_zones import clinic as clinic_zone
 from tests.sender_zones import sender_settings, zones
-from tests.tui.conftest import NOW, settle
+from tests.tui.conftest import NOW, settle, sign_in_as
 from tui.app import AccueilApp
 
 AppFactory = Callable[..., AccueilApp]
@@ -52,8 +52,8 @@ def tui_settings(tmp_path: Path, sqlite_template: Path, dns_server: ZoneServer, 
 @pytest.fixture
 def operator(clinic: Accueil) -> Accueil:
     with clinic.uow(write=True) as uow:
-        add_user(uow, username="opal", display_name="Opal Côté", role="operator", password=None,
-                 os_user=clinic.actor)
+        add_user(uow, username="opal", display_name="Opal Côté", role="operator", password=None)
+    sign_in_as(clinic, "opal")
     return clinic
 
 
@@ -202,20 +202,21 @@ async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> No
     from screens.admin_users import StaffScreen
 
     with clinic.uow(write=True) as uow:  # the person running the TUI administers the clinic
-        add_user(uow, username="zoe.admin", display_name="Zoé Admin", role="administrator", password=None,
-                 os_user=clinic.actor)
+        add_user(uow, username="zoe.admin", display_name="Zoé Admin", role="administrator", password=None)
+    sign_in_as(clinic, "zoe.admin")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_site(pilot)
         await pilot.press("s")
         await settle(pilot)
         screen = app.screen
-        assert isinstance(screen, StaffScreen) and [r.username for r in screen.rows] == ["zoe.admin"]
+        assert isinstance(screen, StaffScreen)
+        assert [r.username for r in screen.rows] == ["dr.okafor", "sbelanger", "zoe.admin"]
         await pilot.press("n")
         await pilot.pause()
         await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
         await settle(pilot)
-        assert [r.username for r in screen.rows] == ["dre.tremblay", "zoe.admin"]
+        assert [r.username for r in screen.rows] == ["dr.okafor", "dre.tremblay", "sbelanger", "zoe.admin"]
         await pilot.press("g", "k")
         await settle(pilot)
         await pilot.press("m")
@@ -237,7 +238,7 @@ async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> No
 async def test_only_an_administrator_changes_staff_accounts(make_app: AppFactory, clinic: Accueil) -> None:
     from screens.admin_users import StaffScreen
 
-    app = make_app()  # nobody mapped to the user running the TUI
+    app = make_app()  # the front desk (a moa) is signed in
     async with app.run_test(size=SIZE) as pilot:
         await open_site(pilot)
         await pilot.press("s")
@@ -248,5 +249,5 @@ async def test_only_an_administrator_changes_staff_accounts(make_app: AppFactory
         await pilot.pause()
         await pilot.press(*"dre.tremblay", "tab", *"Dre Anne Tremblay", "tab", "ctrl+u", *"provider", "ctrl+s")
         await settle(pilot)
-        assert screen.rows == []
+        assert "dre.tremblay" not in [row.username for row in screen.rows]  # the front desk is no administrator
         assert any("Only an administrator" in n.message for n in app._notifications)
