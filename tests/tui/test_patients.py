@@ -162,8 +162,8 @@ async def test_the_record_shows_consents_marks_and_appointments_in_order(make_ap
     assert "Patient app" in shown
     upcoming, recent = shown.index("Upcoming appointments"), shown.index("Recent appointments")
     # Local (Toronto) times: 14:30 UTC is 10:30 EDT on 14 March, 15:00 UTC is 10:00 EST on 3 February.
-    assert upcoming < shown.index("March 14, 2025 at 10:30 AM") < shown.index("Dr Samuel Okafor") < recent
-    assert recent < shown.index("February 3, 2025 at 10:00 AM") < shown.index("Dr Anne Tremblay")
+    assert upcoming < shown.index("March 14, 2025 at 10:30 AM") < shown.index("Dr Samuel Okafor", upcoming) < recent
+    assert recent < shown.index("February 3, 2025 at 10:00 AM") < shown.index("Dr Anne Tremblay", recent)
 
 
 async def test_typing_before_the_clinic_is_open_is_searched_once_it_is(make_app: AppFactory,
