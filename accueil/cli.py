@@ -455,6 +455,7 @@ def _reminders(settings: Settings, args: argparse.Namespace) -> int:
                 extra = f" / {rule.alt_template}" if rule.alt_template else ""
                 print(f"{rule.name}: {rule.days_before} days before; template {rule.template}{extra}; "
                       f"providers {', '.join(rule.providers) or 'all'}; kinds {', '.join(rule.appointment_kinds) or 'all'}")
+    return EXIT_OK
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
@@ -519,6 +520,7 @@ def _emr(settings: Settings, args: argparse.Namespace) -> int:
                 current = save_settings(uow, replace(current, **changes))
     for key, value in current.to_data().items():
         print(f"{key} = {'' if value is None else value}")
+    return EXIT_OK
 
 
 def _portal(settings: Settings, args: argparse.Namespace) -> int:

@@ -12,11 +12,13 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, Message, OutboxItem, Patient
 from core.errors import InvalidInput
+from core.licences import grant_licence
 from core.messaging.compose import Draft, send_draft
 from core.outbox import queue
 from core.outbox.worker import decode_email_payload
 from core.patients.contact import bad_addresses, correct_email, patient_messages
 from core.patients.keys import fold
+from core.users import add_user
 
 
 @pytest.fixture
@@ -31,6 +33,10 @@ def bounced(app):
         uow.commit()
     with app.uow() as uow:
         ids = list(uow.session.scalars(select(Patient.id).order_by(Patient.chart_id)))
+    with app.uow(write=True) as uow:  # an EMR sender needs an active licence in the clinic (MS-7)
+        add_user(uow, username="dre.gagne", display_name="Dre Lucie Gagné", role="provider", password=None)
+    with app.uow(write=True) as uow:
+        grant_licence(uow, "dre.gagne")
     with app.uow(write=True) as uow:
         result = send_draft(uow, Draft(patient_ids=tuple(ids), subject="Vos résultats", salutation="Bonjour,",
                                        body_html="<p>Lien : [weblink]</p>", sender_emr_name="dr.emr"),
