@@ -122,7 +122,8 @@ class PasswordDialog(ModalScreen["StaffMember"]):
     known_user: ClassVar[bool] = False
 
     def username(self) -> str:
-        raise NotImplementedError
+        """Whose password is checked: the login screen reads its field, the lock screen knows the user."""
+        raise NotImplementedError  # each of the two screens says
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
