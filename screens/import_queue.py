@@ -25,6 +25,7 @@ from core.i18n import _
 from tui.errors import error_text
 from tui.formatting import fit
 from tui.i18n import N_, translate_bindings
+from tui.widgets.columns import FillColumns
 from tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ COLUMNS = (("id", N_("No."), 5), ("state", N_("State"), 9), ("kind", N_("Kind"),
            ("attempts", N_("Tries"), 6), ("received", N_("Received"), 11))
 MIN_PATIENT_WIDTH = 16
 CELL_PADDING = 1
+TABLE = FillColumns(COLUMNS, ("patient", N_("Patient")), MIN_PATIENT_WIDTH, CELL_PADDING)
 
 
 @dataclass(frozen=True)
@@ -195,20 +197,10 @@ class ImportQueueScreen(Screen[None]):
             self._fill_rows(cursor_row=self.items.cursor_row)
 
     def _widths(self, width: int) -> list[int]:
-        fixed = [w for _key, _label, w in COLUMNS]
-        padding = 2 * CELL_PADDING * (len(fixed) + 1)
-        return [*fixed, max(MIN_PATIENT_WIDTH, width - sum(fixed) - padding)]
+        return TABLE.widths(width)
 
     def _layout_columns(self, width: int) -> bool:
-        widths = self._widths(width)
-        table = self.items
-        if [column.width for column in table.columns.values()] == widths:
-            return False
-        table.clear(columns=True)
-        for (key, label, _w), column_width in zip(COLUMNS, widths, strict=False):
-            table.add_column(_(label), width=column_width, key=key)
-        table.add_column(_("Patient"), width=widths[-1], key="patient")
-        return True
+        return TABLE.lay_out(self.items, width)
 
     def _fill_rows(self, *, cursor_row: int) -> None:
         table = self.items
