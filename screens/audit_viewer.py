@@ -120,17 +120,20 @@ class AuditViewerScreen(Screen[None]):
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#audit-{key}", Input).value for key, _label in FILTERS}
 
+    def _wanted(self) -> AuditFilter | None:
+        """The filter typed in the fields, or None after saying what is wrong with it."""
+        try:
+            return parse_filter(self.values())
+        except FilterError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
     @on(Input.Submitted)
     def _submitted(self) -> None:
         accueil = self.accueil
-        if accueil is None:
-            return
-        try:
-            wanted = parse_filter(self.values())
-        except FilterError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self._search(accueil, wanted)
+        wanted = self._wanted() if accueil is not None else None
+        if accueil is not None and wanted is not None:
+            self._search(accueil, wanted)
 
     # -- workers -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group=VERIFY, exit_on_error=False, description="audit verify")
@@ -201,14 +204,9 @@ class AuditViewerScreen(Screen[None]):
 
     def action_export(self) -> None:
         accueil = self.accueil
-        if accueil is None:
-            return
-        try:
-            wanted = parse_filter(self.values())
-        except FilterError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self._export(accueil, wanted)
+        wanted = self._wanted() if accueil is not None else None
+        if accueil is not None and wanted is not None:
+            self._export(accueil, wanted)
 
     def action_back(self) -> None:
         self.dismiss(None)
