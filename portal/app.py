@@ -125,6 +125,11 @@ class Portal:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
+    def dead_link(self, request: Request) -> HTMLResponse:
+        response = self.expired(request)
+        response.delete_cookie(LINK_COOKIE, path="/")
+        return response
+
     @staticmethod
     def too_large(request: Request, limit: int) -> bool:
         """A form body declared larger than any form of this portal needs (read before parsing)."""
@@ -185,11 +190,13 @@ async def check_page(request: Request, *, error: bool = False, status: int = 200
     portal = portal_of(request)
     key = portal.open_link(request)
 
-    def fields() -> tuple[str, ...]:
+    def fields() -> tuple[str, ...] | None:
         with portal.accueil.uow() as uow:
             return checks_for(uow, key or bytes(32))
 
     checks = await portal.db(fields)
+    if checks is None:  # a link that was sent but is dead (purged, expired): the generic page
+        return portal.dead_link(request)
     csrf = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = portal.render(request, "identity.html", checks=checks, error=error, pre_csrf=csrf, status=status)
     portal.set_cookie(request, response, PRE_CSRF_COOKIE, csrf, max_age=LINK_COOKIE_SECONDS)
@@ -215,6 +222,8 @@ async def check_submit(request: Request) -> Response:
             return verify_identity(uow, key, answers)
 
     outcome = await portal.db(verify)
+    if outcome.reason == "dead":
+        return portal.dead_link(request)
     if outcome.ok:
         response = RedirectResponse("/inbox", status_code=303)
         portal.set_cookie(request, response, SESSION_COOKIE, outcome.session_token)

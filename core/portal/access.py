@@ -1,14 +1,21 @@
 """PO-1 the identity check behind a link, its lock-out (6 consecutive failures) and PT-5's "clear lock-out".
 
 The portal hands ``verify_identity`` the SHA-256 of the link token (``link_key``) and the answers
-typed by the patient. Whatever is wrong (no such link, an expired or revoked one, a locked one,
-another patient's answers, a wrong answer) the function runs the same statements and the same
-comparisons, so the time it takes does not tell which. A link that asks for a password given in
-advance costs one scrypt per try, right or wrong; such a link already shows its own form (the
-default form asks for the date of birth), so that cost tells its holder nothing new. A wrong answer on a live link counts one failure in the same UPDATE
-that a wrong token runs (it then matches no row); the 6th locks the link until staff clear it
-or send a new message (whose new link starts at zero). The portal maps every failure to the
-same page; ``Outcome.reason`` exists for its in-process limiter only and is never shown.
+typed by the patient. Whether the token was never sent, the answers are another patient's, or an
+answer is wrong, the function runs the same statements and the same comparisons, so neither the
+page nor the time it takes tells which. A wrong answer on a live link counts one failure in the
+same UPDATE that a wrong token runs (it then matches no row); the 6th consecutive one locks the
+link until staff clear it or send a new message (whose new link starts at zero); a success resets
+the count.
+
+The form asks for the validators chosen at send (``checks_for``; the date of birth by default). A
+patient has to know what to type, and a form asking every possible identifier would have patients
+send a health number or password nobody asked for; a 256-bit token cannot be found by trying, so
+the fields of a real link's form tell a guesser nothing, and its holder only which secret the
+clinic chose (a password link costs one scrypt per try, right or wrong). A link the clinic really
+sent that is dead (purged, PT-6, or past its date) gets the portal's generic "no longer available"
+page instead of the form: its holder learns only that it is dead, never who it was for.
+``Outcome.reason`` drives the portal's choice of page and its limiter; it is never shown.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ _DIGITS = re.compile(r"\d+")
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
-    reason: str  # ok | wrong | locked | unknown (for the portal's limiter, never shown)
+    reason: str  # ok | wrong | locked | unknown | dead (purged or expired: the generic page)
     session_token: str | None = None
     message_id: int | None = None
     language: str | None = None
@@ -60,11 +67,19 @@ def _live(message: Message | None, now: datetime) -> bool:
             and (message.token_expires_at is None or message.token_expires_at > now))
 
 
-def checks_for(uow: UnitOfWork, key: bytes, *, now: datetime | None = None) -> tuple[str, ...]:
-    """The validators to ask for this link; the default for any link that cannot be opened."""
+def _dead(message: Message | None, now: datetime) -> bool:
+    """A link the clinic really sent that can no longer be opened (purged or past its date)."""
+    return message is not None and not _live(message, now)
+
+
+def checks_for(uow: UnitOfWork, key: bytes, *, now: datetime | None = None) -> tuple[str, ...] | None:
+    """The validators to ask for this link: the ones chosen at send for a live link, the default for
+    a token that was never sent, ``None`` for a dead link (purged or expired: the generic page)."""
     now = now or utcnow()
     message = uow.session.scalar(select(Message).where(Message.token_hash == key))
-    if not _live(message, now):
+    if _dead(message, now):
+        return None
+    if message is None:
         return DEFAULT_CHECKS
     wanted = set((message.options or {}).get("identity_checks") or DEFAULT_CHECKS)
     return tuple(check for check in CHECK_ORDER if check in wanted)
@@ -140,7 +155,8 @@ def verify_identity(uow: UnitOfWork, key: bytes, answers: dict[str, str], *,
                     .execution_options(synchronize_session=False))
     counted = message.failed_checks + 1 if message is not None else 0
     locks_now = live and not locked and counted >= MAX_FAILURES
-    reason = "unknown" if not live else "locked" if locked or locks_now else "wrong"
+    reason = "dead" if _dead(message, now) else "unknown" if not live else "locked" if locked or locks_now \
+        else "wrong"
     audit.record(session, actor=PORTAL_ACTOR, action="portal.link_locked" if locks_now else "portal.identity_failed",
                  patient_id=message.patient_id if message is not None else None,
                  detail={"message_id": message.id if message is not None else None})

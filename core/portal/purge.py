@@ -1,11 +1,15 @@
 """PT-6 purge a patient from the portal, from the TUI's patient view.
 
-One transaction: every link of the patient is revoked (its token hash forgotten) and every portal
-session ends, so the next request with either is refused; the portal copies are deleted (the
-secure text of unread messages, the clinic's files, pending eForms); the patient's reference
-number is dropped so the next message starts a new one with an empty history. What belongs to
-the EMR side (replies and files the patient sent, completed forms) is left for the EMR import.
-The audit trail keeps the purge with its counts.
+One transaction: every link of the patient is revoked and every portal session ends, so the next
+request with either gets the portal's generic "no longer available" page (a revoked link keeps
+only its token's hash, so it is known to be dead; it opens nothing). The portal copies are
+deleted: the secure text of every message, read or not (the seed names the unread ones, whose
+access the purge recalls; a read one could no longer be shown to anyone, since only the portal
+displays it, so keeping it would keep health information with no reader), the clinic's files and
+the pending eForms. The patient's reference number is dropped, so the next message starts a new
+one with an empty forms queue and a blank history. What belongs to the EMR side (replies and files
+the patient sent, completed forms) is left for the EMR import. The audit trail keeps the purge
+with its counts.
 """
 
 from __future__ import annotations
@@ -37,17 +41,13 @@ def purge_patient(uow: UnitOfWork, patient_id: int, *, now: datetime | None = No
     if patient is None:
         raise NotFound("This patient no longer exists.")
     ids = select(Message.id).where(Message.patient_id == patient_id).scalar_subquery()
-    unread = select(Message.id).where(Message.patient_id == patient_id,
-                                      Message.first_viewed_at.is_(None)).scalar_subquery()
     quiet = {"synchronize_session": False}
     links = session.execute(update(Message).where(Message.patient_id == patient_id, Message.revoked_at.is_(None))
                             .values(revoked_at=now).execution_options(**quiet)).rowcount or 0
-    session.execute(update(Message).where(Message.patient_id == patient_id)
-                    .values(token_hash=None).execution_options(**quiet))
     sessions = session.execute(update(PortalSession).where(PortalSession.patient_id == patient_id,
                                                            PortalSession.revoked_at.is_(None))
                                .values(revoked_at=now).execution_options(**quiet)).rowcount or 0
-    texts = session.execute(update(SecureContent).where(SecureContent.message_id.in_(unread),
+    texts = session.execute(update(SecureContent).where(SecureContent.message_id.in_(ids),
                                                         SecureContent.ciphertext.is_not(None))
                             .values(ciphertext=None, purged_at=now).execution_options(**quiet)).rowcount or 0
     files = session.execute(update(Attachment).where(Attachment.message_id.in_(ids), Attachment.direction == "staff",

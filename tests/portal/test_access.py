@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db.models import Message, PortalSession
 from core.portal.access import clear_lockout, locked_links
-from core.portal.sessions import IDLE_TIMEOUT
+from core.portal.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 from tests.portal.conftest import DOB, csrf_of, sign_in
 
 WRONG = {"date_of_birth": "1984-03-01"}
@@ -102,13 +102,17 @@ def test_idle_session_ends_and_gets_the_generic_page(clinic, client) -> None:
     assert response.status_code == 404 and "no longer available" in response.text
 
 
-def test_expired_link_is_refused_with_the_right_date(clinic, client) -> None:
+def test_expired_link_gets_the_generic_page_even_with_the_right_date(clinic, client) -> None:
     token = clinic.send()
+    page = client.get(f"/m/{token}")
     with clinic.app.uow(write=True) as uow:
         message = uow.session.scalar(select(Message))
         message.token_expires_at = message.created_at - timedelta(days=1)
         uow.commit()
-    assert "could not confirm" in sign_in(client, token).text
+    late = client.post("/check", data={"csrf": csrf_of(page.text), "date_of_birth": DOB.isoformat()})
+    assert late.status_code == 404 and "no longer available" in late.text and "accueil_session" not in client.cookies
+    opened = client.get(f"/m/{token}")
+    assert opened.status_code == 404 and "no longer available" in opened.text
 
 
 def test_forms_without_csrf_are_refused(clinic, client) -> None:
@@ -130,3 +134,40 @@ def test_an_oversized_identity_form_is_refused_before_parsing(clinic, client) ->
     page = client.get(f"/m/{token}")
     response = client.post("/check", data={"csrf": csrf_of(page.text), "date_of_birth": "x" * 20_000})
     assert response.status_code == 413
+
+
+def test_absolute_time_out_ends_even_an_active_session(clinic, client) -> None:
+    sign_in(client, clinic.send())
+    with clinic.app.uow(write=True) as uow:
+        row = uow.session.scalar(select(PortalSession))
+        row.created_at -= ABSOLUTE_TIMEOUT + timedelta(minutes=1)  # opened too long ago, but seen just now
+        uow.commit()
+    response = client.get("/inbox")
+    assert response.status_code == 404 and "no longer available" in response.text
+    with clinic.app.uow() as uow:
+        assert uow.session.scalar(select(PortalSession.revoked_at)) is not None
+
+
+def test_only_consecutive_failures_lock(clinic, client) -> None:
+    token = clinic.send()
+    for _ in range(5):
+        sign_in(client, token, WRONG)
+    assert "Résultats" in sign_in(client, token).text  # a success starts the count again
+    client.cookies.delete("accueil_session")
+    for _ in range(5):
+        assert "could not confirm" in sign_in(client, token, WRONG).text
+    assert "Link locked" in sign_in(client, token, WRONG).text
+
+
+def test_another_patients_answers_look_like_a_wrong_answer(clinic, client) -> None:
+    token = clinic.send(identity_checks=("health_number", "chart_id"))
+    wrong = failure_page(client, token, {"health_number": "1111 111 111", "chart_id": "A-999"})
+    emiles = failure_page(client, token, {"health_number": "9876 543 210", "chart_id": "A-200"})
+    assert wrong == emiles and wrong[0] == 200 and "could not confirm" in wrong[1]
+
+
+def test_rate_limit_per_link(clinic, client) -> None:
+    token = clinic.send()
+    statuses = [sign_in(client, token, WRONG).status_code for _ in range(13)]
+    assert statuses[:12] == [200] * 12 and statuses[12] == 429
+    assert sign_in(client, clinic.send(), WRONG).status_code == 200  # another link from the same address

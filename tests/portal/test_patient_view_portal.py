@@ -8,7 +8,7 @@ import hashlib
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Message, Patient
-from core.portal.access import link_key, verify_identity
+from core.portal.access import checks_for, link_key, verify_identity
 from screens.patient_view import PatientViewScreen
 from tests.tui.conftest import _english, clinic, make_app, settle, tui_settings  # noqa: F401 - fixtures
 
@@ -59,7 +59,8 @@ def test_lock_status_clear_and_purge(clinic, make_app) -> None:  # noqa: F811
     asyncio.run(drive())
     with clinic.uow() as uow:
         message = uow.session.scalar(select(Message))
-        assert message.revoked_at is not None and message.token_hash is None and message.locked_at is None
+        assert message.revoked_at is not None and message.locked_at is None
         assert uow.session.get(Patient, marie_id).portal_reference is None
+        assert checks_for(uow, link_key(TOKEN)) is None  # the link is dead: the portal's generic page
         actions = uow.session.scalars(select(AuditEntry.action)).all()
         assert "portal.lockout_cleared" in actions and "portal.purge" in actions
