@@ -6,7 +6,8 @@ read. ``inspect`` then checks the finished file: extension and content must agre
 (``core.messaging.attachments``), images are opened by Pillow with a pixel limit that raises
 (a decompression bomb is refused from its header, before any pixel is decoded), PDFs are parsed
 by pypdf in strict mode with every page's content decoded under lowered output limits, and
-encrypted PDFs are refused. ``server_name`` gives the name the file is stored under: the
+encrypted PDFs are refused, and a text file holding a NUL byte anywhere is refused (a binary
+file renamed ``.txt``). ``server_name`` gives the name the file is stored under: the
 patient's own file name is never used for anything but its extension.
 """
 
@@ -28,7 +29,7 @@ from core.messaging.attachments import (
 MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo, never a bomb
 MAX_PDF_PAGES = 500
 MAX_PDF_STREAM_BYTES = 20_000_000  # one page's content, decompressed: a bomb stops here
-IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "tif", "tiff", "bmp"})
+PILLOW_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "tif": "TIFF", "tiff": "TIFF", "bmp": "BMP"}
 
 
 class UploadBudget:
@@ -54,14 +55,16 @@ def server_name(extension: str, number: int, now: datetime) -> str:
     return f"reply-{now:%Y%m%d-%H%M%S}-{number}.{extension}"
 
 
-def _check_image(data: bytes) -> None:
+def _check_image(data: bytes, pillow_format: str) -> None:
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            # Only the decoder the extension names: Pillow never guesses (a FITS, PSD or other
+            # exotic image dressed as a .png is refused, not decoded).
+            with Image.open(io.BytesIO(data), formats=[pillow_format]) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise AttachmentRefused("The image is too large (too many pixels).")
@@ -103,10 +106,12 @@ def inspect(name: str, data: bytes) -> CheckedFile:
     """The MS-8 checks and the deep ones; raises ``AttachmentRefused`` with the reason."""
     checked = check_file(name, data)
     extension = extension_of(checked.display_name)
-    if extension in IMAGE_EXTENSIONS:
-        _check_image(data)
+    if extension in PILLOW_FORMATS:
+        _check_image(data, PILLOW_FORMATS[extension])
     elif extension == "pdf":
         _check_pdf(data)
+    elif extension == "txt" and b"\x00" in data:  # text has no NUL byte: a binary file (a FITS image...) renamed
+        raise AttachmentRefused("The content of the file is not text.")
     return checked
 
 
