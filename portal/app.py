@@ -7,6 +7,8 @@ link token never appears in a response or a log line: ``/m/TOKEN`` keeps only it
 encrypted in a short-lived cookie, and redirects to ``/check`` (``/invitation/TOKEN`` likewise, in
 ``portal.campaign_pages``). Database work runs in worker
 threads through core services only (``core.portal`` and ``core.messaging.patient_actions``).
+A failed identity check answers no sooner than ``FAILURE_FLOOR`` after the request came in,
+whatever was wrong (PO-1), so what little the database work differs cannot be timed.
 This module holds the plumbing and the identity check; ``portal.views`` the signed-in pages.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +42,7 @@ from portal.limits import ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_LINK, SlidingWindow
 HERE = Path(__file__).parent
 SESSION_COOKIE, LINK_COOKIE, PRE_CSRF_COOKIE, LANG_COOKIE = "accueil_session", "accueil_link", "accueil_csrf", "lang"
 LINK_COOKIE_SECONDS = 30 * 60
+FAILURE_FLOOR = 0.1  # seconds: the least time a failed identity check takes to answer
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
 log = logging.getLogger("accueil.portal")
@@ -204,6 +208,7 @@ async def check_page(request: Request, *, error: bool = False, status: int = 200
 
 
 async def check_submit(request: Request) -> Response:
+    started = time.perf_counter()
     portal = portal_of(request)
     if portal.too_large(request, 16 * 1024):
         return portal.render(request, "expired.html", status=413)
@@ -222,17 +227,22 @@ async def check_submit(request: Request) -> Response:
             return verify_identity(uow, key, answers)
 
     outcome = await portal.db(verify)
-    if outcome.reason == "dead":
-        return portal.dead_link(request)
     if outcome.ok:
         response = RedirectResponse("/inbox", status_code=303)
         portal.set_cookie(request, response, SESSION_COOKIE, outcome.session_token)
         response.delete_cookie(LINK_COOKIE, path="/")
         return response
-    locked = outcome.reason == "locked" or (outcome.reason == "unknown" and portal.unknown_links.fail(key))
-    if locked:
-        return portal.render(request, "locked.html", status=200)
-    return await check_page(request, error=True)
+    if outcome.reason == "dead":
+        failure: Response = portal.dead_link(request)
+    elif outcome.reason == "locked" or (outcome.reason == "unknown" and portal.unknown_links.fail(key)):
+        failure = portal.render(request, "locked.html", status=200)
+    else:
+        failure = await check_page(request, error=True)
+    # Every failure answers no sooner than FAILURE_FLOOR after the request came in, so the little the
+    # database work differs (a real link's row is read and updated, a made-up one matches nothing)
+    # cannot be measured from outside.
+    await anyio.sleep(max(0.0, FAILURE_FLOOR - (time.perf_counter() - started)))
+    return failure
 
 
 async def stylesheet(request: Request) -> Response:

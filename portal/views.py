@@ -84,7 +84,8 @@ async def reply_submit(request: Request) -> Response:
     message_id = int(request.path_params["id"])
     settings, cipher = portal.accueil.settings, portal.accueil.cipher
     try:
-        view = await portal.db(_run, portal, inbox.open_message, user, message_id, settings=settings, cipher=cipher)
+        view = await portal.db(_run, portal, inbox.open_message, user, message_id, settings=settings, cipher=cipher,
+                               record=False)
     except NotFound:
         return portal.expired(request)
     declared = int(request.headers.get("content-length") or 0)

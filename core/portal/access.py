@@ -2,8 +2,10 @@
 
 The portal hands ``verify_identity`` the SHA-256 of the link token (``link_key``) and the answers
 typed by the patient. Whether the token was never sent, the answers are another patient's, or an
-answer is wrong, the function runs the same statements and the same comparisons, so neither the
-page nor the time it takes tells which. A wrong answer on a live link counts one failure in the
+answer is wrong, the function runs the same statements and the same comparisons (a real link's row
+is read and updated, a made-up token's statements match nothing), and the portal answers every
+failure after the same floor (``portal.app.FAILURE_FLOOR``), so neither the page nor the time
+tells which. A wrong answer on a live link counts one failure in the
 same UPDATE that a wrong token runs (it then matches no row); the 6th consecutive one locks the
 link until staff clear it or send a new message (whose new link starts at zero); a success resets
 the count.

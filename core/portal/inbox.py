@@ -2,8 +2,8 @@
 
 A patient sees the messages sent under their current portal reference (a purge gives a new
 reference, so the history starts empty), minus revoked ones and those they deleted from their
-view. Opening a message with secure content goes through ``record_viewed`` (first view =
-"confirmed"); downloading a staff file and deleting a message are audited here.
+view. Opening a message goes through ``record_viewed`` the first time ("confirmed"); every later
+opening, each download and each deletion is audited here.
 """
 
 from __future__ import annotations
@@ -143,8 +143,9 @@ def _forms(session: Session, message_ids: list[int], states: tuple[str, ...]) ->
 
 
 def open_message(uow: UnitOfWork, user: PortalUser, message_id: int, *, settings: Settings,
-                 cipher: SiteCipher, now: datetime | None = None) -> MessageView:
-    """The message as the patient reads it; the first view is recorded (needs a write unit of work)."""
+                 cipher: SiteCipher, now: datetime | None = None, record: bool = True) -> MessageView:
+    """The message as the patient reads it; the reading is recorded (needs a write unit of work) unless
+    ``record`` is false (the portal only checking the reply window of a reply being sent)."""
     session = uow.session
     message = _message(session, user, message_id)
     content = session.get(SecureContent, message.id)
@@ -161,8 +162,14 @@ def open_message(uow: UnitOfWork, user: PortalUser, message_id: int, *, settings
                        text, _files(session, message.id), tuple(replies),
                        tuple(_forms(session, [message.id], ("pending", "completed"))),
                        reply_window(message, timezone=settings.timezone, now=now), patient_bytes)
-    if message.first_viewed_at is None:
+    if not record:
+        return view
+    if message.first_viewed_at is None:  # "confirmed": event, notification and audit entry
         record_viewed(uow, [message.id], settings=settings, cipher=cipher, now=now)
+    else:  # every later reading is in the access log too
+        audit.record(session, actor=PORTAL_ACTOR, action="portal.message_opened", patient_id=user.patient_id,
+                     detail={"message_id": message.id})
+        uow.commit()
     return view
 
 

@@ -34,6 +34,9 @@ def test_first_view_records_confirmed_once_and_shows_the_secure_text(clinic, cli
     with clinic.app.uow() as uow:
         kinds = list(uow.session.scalars(select(Event.kind).where(Event.kind == "message.confirmed")))
         assert kinds == ["message.confirmed"]
+        actions = uow.session.scalars(select(AuditEntry.action).where(AuditEntry.action.in_(
+            ("message.viewed", "portal.message_opened"))).order_by(AuditEntry.id)).all()
+        assert actions == ["message.viewed", "portal.message_opened"]  # every reading is in the access log
         assert uow.session.get(Message, message_id).first_viewed_at is not None
 
 

@@ -46,7 +46,7 @@ def test_accueil_portal_command_serves_on_the_given_port(clinic) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACCUEIL_DATABASE_URL": settings.database_url,
            "ACCUEIL_DATA_DIR": str(settings.data_dir), "ACCUEIL_CONFIG_DIR": str(settings.config_dir),
            "ACCUEIL_SITE_KEY": TEST_SITE_KEY}
-    process = subprocess.Popen([sys.executable, "-m", "accueil", "portal", "--port", str(port)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "accueil", "portal", "--host", "127.0.0.1", "--port", str(port)], env=env,
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
         home = wait_until_up(f"http://127.0.0.1:{port}/", process)
