@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import datetime
 from email import policy
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -148,3 +150,21 @@ def test_every_page_is_light_and_labelled(clinic, client) -> None:
         for input_id in re.findall(r'<(?:input|textarea) id="([^"]+)"', html):
             assert f'for="{input_id}"' in html, f"{name}: {input_id}"
     assert "Link locked" in pages["locked"].text and "Signed out" in pages["signed out"].text
+
+
+def test_a_reply_on_the_last_day_of_its_window_is_taken(clinic, client) -> None:
+    last_day = datetime.now(ZoneInfo(clinic.app.settings.timezone)).date()  # the clinic's today
+    sign_in(client, clinic.send(reply_until=last_day))
+    message_id = clinic.last_id()
+    page = client.get(f"/messages/{message_id}")
+    assert f"You can reply until {last_day.isoformat()}" in page.text and "expired" not in page.text
+    sent = client.post(f"/messages/{message_id}/reply", data={"csrf": csrf_of(page.text), "text": "Juste à temps."},
+                       files={"files": ("", b"", "application/octet-stream")})
+    assert sent.status_code == 200 and "Your reply was sent" in sent.text and count(clinic, Reply) == 1
+
+
+def test_the_text_can_be_selected_to_copy_and_the_page_prints_without_controls(client) -> None:
+    css = client.get("/portal.css").text
+    assert "user-select" not in css  # nothing stops copying the message
+    printed = css[css.index("@media print"):]
+    assert ".noprint" in printed and "nav" in printed
