@@ -161,6 +161,13 @@ def test_patient_reads_replies_with_a_file_and_fills_a_form_in_chromium(clinic, 
                     "document.querySelector('input[name=consents_to_email][value=yes]').checked = true;"
                     "document.querySelector('#f-consent_date').value = '2026-03-02'")
         assert "Thank you" in browser.submit("form[action^='/forms/']")
+        # On a phone (360 px wide): no page is wider than the screen, and the text is not shrunk.
+        browser.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=2, mobile=True)
+        for path in ("/inbox", f"/messages/{clinic.last_id()}", "/forms"):
+            browser.go(f"http://127.0.0.1:{port}{path}")
+            wide, font = browser.run("[document.documentElement.scrollWidth, "
+                                     "parseFloat(getComputedStyle(document.body).fontSize)]")
+            assert wide <= 360 and font >= 16, (path, wide, font)
         with clinic.app.uow() as uow:
             assert uow.session.scalar(select(FormRequest.state)) == "completed"
             assert uow.session.scalar(select(Reply.id)) is not None
