@@ -3,7 +3,8 @@
 - page weight: every page a patient meets, HTML + the one stylesheet, as transferred (the limit is 15 KB);
 - identity check: POST /check timed over HTTP, 200 tries with a real link and a wrong date of birth and
   200 with a token that was never sent, interleaved (the in-process limits are lifted and the lock-out
-  cleared between tries, outside the timing); medians, 90th percentiles and their ratio;
+  cleared between tries, outside the timing; every failure waits out the portal's 100 ms floor);
+  medians, 90th percentiles and their ratio;
 - a 10 MB + 1 byte file and a 30 MB file in a reply: how much of the request the portal read before
   refusing (in-process ASGI transport, so every byte read is counted);
 - a 20,000 x 20,000 PNG and a FITS file declaring 50,000 x 50,000: peak memory of a fresh process

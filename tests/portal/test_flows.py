@@ -168,3 +168,11 @@ def test_the_text_can_be_selected_to_copy_and_the_page_prints_without_controls(c
     assert "user-select" not in css  # nothing stops copying the message
     printed = css[css.index("@media print"):]
     assert ".noprint" in printed and "nav" in printed
+
+
+def test_the_weblink_french_opens_the_portal_in_french(clinic, client) -> None:
+    client.cookies.clear()
+    token = clinic.send(clinic.emile)  # Émile reads English; the French link still gives French
+    opened = client.get(f"/m/{token}?lang=fr", headers={"accept-language": "en-CA"})
+    assert opened.status_code == 200 and '<html lang="fr">' in opened.text and "Date de naissance" in opened.text
+    assert token not in str(opened.history[0].headers)
