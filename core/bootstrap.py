@@ -108,7 +108,16 @@ def bootstrap(settings: Settings, *, auto_upgrade: bool | None = None, require_s
 def open_cipher(settings: Settings, salt: bytes, key_check: bytes) -> SiteCipher:
     passphrase = load_passphrase(env_value=settings.site_key, key_file=settings.resolved_key_file())
     cipher = SiteCipher(passphrase, salt)
-    cipher.verify_key_check(key_check)
+    try:
+        cipher.verify_key_check(key_check)
+    except SiteKeyError:
+        # A key rotation may have stopped between its last commit and its key file rename.
+        from core.site_key import recover_pending_key
+
+        recovered = recover_pending_key(settings, salt, key_check)
+        if recovered is None:
+            raise
+        return recovered
     return cipher
 
 
