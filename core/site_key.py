@@ -118,6 +118,7 @@ class RotationResult:
     rows: int
     unreadable: int
     finished: bool  # False: cancelled between batches, resumable
+    total: int = 0
 
 
 def unmet_rules(passphrase: str) -> list[str]:
@@ -237,7 +238,7 @@ def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | No
             if progress is not None:
                 progress(min(done, total), total)
             if cancel is not None and cancel.is_set():
-                return RotationResult(rotation_id, done, unreadable, finished=False)
+                return RotationResult(rotation_id, done, unreadable, finished=False, total=total)
             staged = _stage_batch(app, rotation_id, target, old, new, batch)
             if staged is None:
                 break
@@ -245,7 +246,7 @@ def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | No
     rows, unreadable = switch(app, rotation_id, old, new)
     if progress is not None:
         progress(total, total)
-    return RotationResult(rotation_id, rows, unreadable, finished=True)
+    return RotationResult(rotation_id, rows, unreadable, finished=True, total=total)
 
 
 def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCipher, new: SiteCipher,

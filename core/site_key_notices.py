@@ -49,6 +49,14 @@ def require_administrator(session: Session, actor: str) -> str:
         raise InvalidInput(_("Only an administrator can show or change the site encryption key.")) from None
 
 
+def is_administrator(session: Session, actor: str) -> bool:
+    try:
+        _administrator(session, actor)
+    except InvalidInput:
+        return False
+    return True
+
+
 def _tell(session: Session, settings: Settings, cipher: SiteCipher, *, subject: str, body: str, actor: str,
           key: str, now: datetime) -> int:
     clinic = session.scalar(select(Site.name)) or ""
@@ -83,4 +91,4 @@ def reveal(app: Accueil) -> str:
     return passphrase
 
 
-__all__ = ["key_rotated", "require_administrator", "reveal"]
+__all__ = ["is_administrator", "key_rotated", "require_administrator", "reveal"]
