@@ -80,7 +80,7 @@ class RotateKeyScreen(Screen[None]):
         from core.site_key import POLICY
 
         yield Static(_("Change the site encryption key"), id="key-intro", markup=False)
-        yield Static(_("The key needs: {policy}").format(policy=_(POLICY)), id="key-policy", markup=False)
+        yield Static(_("Key rules: {policy}").format(policy=_(POLICY)), id="key-policy", markup=False)
         yield Static(_("New key"), classes="key-label", markup=False)
         yield Input(password=True, id="key-new", compact=True)
         yield Static(_("New key again"), classes="key-label", markup=False)
@@ -98,6 +98,7 @@ class RotateKeyScreen(Screen[None]):
         return self.query_one(LongWork)
 
     def on_mount(self) -> None:
+        self.progress.display = False  # shown once the work starts
         if self.accueil_app.accueil is not None:
             self._load_state(self.accueil_app.accueil)
 
@@ -152,6 +153,7 @@ class RotateKeyScreen(Screen[None]):
         for field in self.query(Input):
             field.disabled = True
         self._status("")
+        self.progress.display = True
         self._rotate(accueil, passphrase, resume_only, self.progress.start())
         self.refresh_bindings()
 
