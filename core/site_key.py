@@ -1,8 +1,8 @@
 """Rotating the site encryption key (SI-5, SR-2): every encrypted column re-encrypted, safely.
 
-``PROTECTED`` is the one list of what the site key protects: (table, column, context) of every
-encrypted column (the outbox's email payload holds its blob in base64 under ``raw``). A test
-scans the models and the sources so a new encrypted column cannot be left out of it.
+``core.encrypted_columns.PROTECTED`` is the one list of what the site key protects: (table,
+column, context) of every encrypted column. A test scans the models and the sources so a new
+encrypted column cannot be left out of it.
 
 Design: the old key stays the one in force until a single final switch.
 
@@ -37,7 +37,7 @@ from pathlib import Path
 from threading import Event
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, func, insert, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -53,8 +53,8 @@ from core.crypto import (
     write_key_file,
 )
 from core.db.models import Base, KeyRotation, KeyRotationBlob, Site, utcnow
+from core.encrypted_columns import NOT_ENCRYPTED, NOT_STORED, PROTECTED, Protected
 from core.i18n import _
-from core.outbox.worker import OUTBOX_CONTEXT
 from core.settings import Settings
 from core.site_key_notices import key_rotated, require_administrator
 
@@ -66,47 +66,6 @@ def N_(text: str) -> str:  # noqa: N802 - marks a text for the catalogue
     return text
 
 
-@dataclass(frozen=True)
-class Protected:
-    """One encrypted column; ``json_key``: the blob is base64 text under that key of a JSON column."""
-
-    table: str
-    column: str
-    context: str
-    pk: str = "id"
-    json_key: str | None = None
-
-    @property
-    def target(self) -> str:
-        return f"{self.table}.{self.column}"
-
-
-PROTECTED: tuple[Protected, ...] = (
-    Protected("secure_contents", "ciphertext", "secure_content", pk="message_id"),
-    Protected("replies", "body_ciphertext", "reply"),
-    Protected("attachments", "ciphertext", "attachment"),
-    Protected("form_requests", "answers_ciphertext", "form_answers"),
-    Protected("chart_entries", "body_ciphertext", "chart_entry"),
-    Protected("chart_entries", "document_ciphertext", "chart_document"),
-    Protected("outbox", "payload", OUTBOX_CONTEXT, json_key="raw"),
-)
-# Binary columns that are not encrypted with the site key, and why (the registry test reads this).
-NOT_ENCRYPTED: dict[str, str] = {
-    "site.key_salt": "the scrypt salt, not secret",
-    "site.key_check": "the key check, re-made by the rotation itself",
-    "messages.token_hash": "a hash of the link token",
-    "portal_sessions.token_hash": "a hash of the session token",
-    "attachments.sha256": "a digest of the file",
-    "campaign_recipients.invite_token_hash": "a hash of the invitation token",
-    "key_rotations.new_salt": "the new salt, not secret",
-    "key_rotations.new_check": "the new key check",
-    "key_rotation_blobs.old_nonce": "a nonce, not secret",
-    "key_rotation_blobs.blob": "already under the new key",
-}
-# Encrypted with the site key but never stored: browser cookies of the portal, short-lived. After a
-# rotation the portal (restarted) no longer opens them and the patient opens the link again.
-NOT_STORED: dict[str, str] = {"portal-link": "the portal's link cookie",
-                              "portal-invitation": "the portal's invitation cookie", "key-check": "site.key_check"}
 RULES = {"a digit": N_("a digit"), "an upper-case letter": N_("an upper-case letter"),
          "a lower-case letter": N_("a lower-case letter"), "a punctuation mark": N_("a punctuation mark")}
 POLICY = N_("At least 16 characters, with a digit, an upper-case letter, a lower-case letter and a punctuation mark.")
@@ -312,14 +271,24 @@ def _switch_binary(session: Session, rotation_id: int, target: Protected, old: S
     left = list(session.scalars(select(pk).where(column.is_not(None), ~is_new).order_by(pk)))
     recrypted = unreadable = 0
     for ids in _chunks(left):
+        changes = []
         for row_id, blob in session.execute(select(pk, column).where(pk.in_(ids))).all():
             fresh = _recrypt(target, bytes(blob), old, new)
             if fresh is None:
                 unreadable += 1
             else:
-                session.execute(update(table).where(pk == row_id).values({target.column: fresh}))
-                recrypted += 1
+                changes.append({"row_id": row_id, "fresh": fresh})
+        _write(session, table, target, changes)
+        recrypted += len(changes)
     return swapped + recrypted, unreadable
+
+
+def _write(session: Session, table: Table, target: Protected, changes: list[dict[str, Any]]) -> None:
+    """Set ``target``'s column of each row (``row_id``) to ``fresh``, in one executemany."""
+    if changes:
+        statement = (update(table).where(table.c[target.pk] == bindparam("row_id"))
+                     .values({target.column: bindparam("fresh")}))
+        session.connection().execute(statement, changes)
 
 
 def _switch_json(session: Session, rotation_id: int, target: Protected, old: SiteCipher,
@@ -333,6 +302,7 @@ def _switch_json(session: Session, rotation_id: int, target: Protected, old: Sit
             select(KeyRotationBlob.row_id, KeyRotationBlob.old_nonce, KeyRotationBlob.blob).where(
                 KeyRotationBlob.rotation_id == rotation_id, KeyRotationBlob.target == target.target,
                 KeyRotationBlob.row_id.in_(ids)))}
+        changes = []
         for row_id, payload in session.execute(select(pk, column).where(pk.in_(ids))).all():
             blob = _blob_of(target, payload)
             if blob is None:
@@ -342,9 +312,9 @@ def _switch_json(session: Session, rotation_id: int, target: Protected, old: Sit
             if fresh is None:
                 unreadable += 1
                 continue
-            session.execute(update(table).where(pk == row_id).values(
-                {target.column: {**payload, key: base64.b64encode(fresh).decode("ascii")}}))
-            rows += 1
+            changes.append({"row_id": row_id, "fresh": {**payload, key: base64.b64encode(fresh).decode("ascii")}})
+        _write(session, table, target, changes)
+        rows += len(changes)
     return rows, unreadable
 
 

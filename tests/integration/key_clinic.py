@@ -24,11 +24,11 @@ from core.db.models import (
     Reply,
     SecureContent,
 )  # fmt: skip
+from core.encrypted_columns import PROTECTED, Protected
 from core.outbox.queue import enqueue
 from core.outbox.worker import email_payload
 from core.settings import Settings
 from core.site import init_site
-from core.site_key import PROTECTED, Protected
 from core.users import add_user
 
 OLD_KEY = "Old-Clinic-Key-2024!"

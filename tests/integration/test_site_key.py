@@ -16,13 +16,11 @@ from core import audit
 from core.bootstrap import bootstrap
 from core.crypto import DecryptionError, SiteCipher, SiteKeyError
 from core.db.models import AuditEntry, Base, KeyRotation, KeyRotationBlob, OutboxItem, Site, User
+from core.encrypted_columns import NOT_ENCRYPTED, NOT_STORED, PROTECTED
 from core.errors import InvalidInput
 from core.outbox.worker import decode_email_payload
 from core.settings import Settings
 from core.site_key import (
-    NOT_ENCRYPTED,
-    NOT_STORED,
-    PROTECTED,
     pending_file,
     resume,
     rotate,
