@@ -23,8 +23,12 @@ Design: the old key stays the one in force until a single final switch.
    the key file no longer matches) finds the pending key matching the database and finishes it.
 
 A blob the old key cannot read (damaged before the rotation) is counted as unreadable and left as it
-is. Other running Accueil processes (worker, portal) keep the key they opened with: restart them
-after a rotation. Backups made before a rotation still need the old key.
+is. Other running Accueil processes (worker, portal, other staff's sessions) follow the switch:
+``Accueil.cipher`` looks at the key check every few seconds and opens the new key file when it has
+changed, and the worker looks at once before failing an email it cannot decrypt. Something another
+process encrypts in those few seconds after the switch would stay under the old key, so the
+administrators are told to restart the worker and the portal. Backups made before a rotation still
+need the old key.
 """
 
 from __future__ import annotations
@@ -334,7 +338,8 @@ def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher) -> 
         for target in PROTECTED:
             done, bad = (_switch_json if target.json_key else _switch_binary)(session, rotation_id, target, old, new)
             rows, unreadable = rows + done, unreadable + bad
-        session.execute(update(Site).values(key_salt=rotation.new_salt, key_check=rotation.new_check))
+        new_check = bytes(rotation.new_check)
+        session.execute(update(Site).values(key_salt=rotation.new_salt, key_check=new_check))
         session.execute(delete(KeyRotationBlob).where(KeyRotationBlob.rotation_id == rotation_id))
         rotation.state, rotation.finished_at, rotation.done_rows = "done", utcnow(), rotation.total_rows
         rotation.unreadable_rows = unreadable
@@ -343,7 +348,7 @@ def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher) -> 
         key_rotated(session, settings, new, actor=uow.actor, rotation_id=rotation_id, now=utcnow())
         uow.commit()
     promote(settings)
-    app._cipher = new
+    app._cipher, app._key_check = new, new_check
     return rows, unreadable
 
 

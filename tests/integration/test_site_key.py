@@ -249,3 +249,26 @@ def test_showing_the_key_is_audited_and_emailed(key_settings: Settings) -> None:
             mail = parsed(payload, app.cipher)
             assert "was shown" in mail["Subject"] and ADMIN in mail.get_content()
             assert OLD_KEY not in mail.as_string()
+
+
+def test_another_running_process_follows_the_rotation(key_settings: Settings) -> None:
+    """A worker opened before the rotation delivers the email queued under the new key, not fails it."""
+    from core.outbox.worker import worker_for
+
+    with key_clinic(key_settings, messages=0) as app:
+        other = bootstrap(key_settings)
+        try:
+            worker = worker_for(other)
+            rotate(app, NEW_KEY)
+            with app.uow() as uow:
+                queued = len(uow.session.scalars(select(OutboxItem.id).where(OutboxItem.state == "pending")).all())
+            assert queued == 2  # the administrators' notices, under the new key
+            assert worker.run_once() == 2  # the worker's cipher was the old key: it looked again
+            with app.uow() as uow:
+                states = uow.session.scalars(select(OutboxItem.state)).all()
+            assert states == ["sent", "sent"]
+            assert other.refresh_cipher() is False  # already following
+            assert other.cipher.decrypt_text(app.cipher.encrypt_text("x", context="reply"), context="reply") == "x"
+            worker.close()
+        finally:
+            other.dispose()
