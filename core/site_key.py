@@ -34,7 +34,6 @@ need the old key.
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,16 +171,22 @@ def _recrypt(target: Protected, blob: bytes, old: SiteCipher, new: SiteCipher) -
         return None
 
 
-def open_new(settings: Settings, rotation: KeyRotation) -> SiteCipher:
-    """The cipher of the rotation's new key, from the pending key file."""
+def open_new(settings: Settings, rotation: KeyRotation) -> tuple[SiteCipher, str]:
+    """The cipher of the rotation's new key and the key, from the pending key file."""
     path = pending_file(settings)
     try:
-        cipher = SiteCipher(read_key_file(path), rotation.new_salt)
+        passphrase = read_key_file(path)
+        cipher = SiteCipher(passphrase, rotation.new_salt)
         cipher.verify_key_check(rotation.new_check)
     except SiteKeyError:
         raise SiteKeyError(_("The new key of the interrupted rotation ({path}) is missing or altered: start the "
                              "rotation again.").format(path=path), "missing") from None
-    return cipher
+    return cipher, passphrase
+
+
+def _check_old(session: Session, old: SiteCipher) -> None:
+    """The key being replaced must be the one in force (not one another rotation has just replaced)."""
+    old.verify_key_check(bytes(session.execute(select(Site.key_check)).scalar_one()))
 
 
 def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | None = None,
@@ -193,7 +198,9 @@ def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | No
         rotation = unfinished(uow.session)
         if rotation is None:
             raise SiteKeyError(_("No key rotation is waiting to be finished."), "missing")
-        new, old = open_new(app.settings, rotation), app.cipher
+        app.refresh_cipher()
+        (new, passphrase), old = open_new(app.settings, rotation), app.cipher
+        _check_old(uow.session, old)
         rotation_id = rotation.id
         done, total, unreadable = rotation.done_rows, rotation.total_rows, rotation.unreadable_rows
     for target in PROTECTED:
@@ -206,7 +213,7 @@ def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | No
             if staged is None:
                 break
             done, total, unreadable = staged
-    rows, unreadable = switch(app, rotation_id, old, new)
+    rows, unreadable = switch(app, rotation_id, old, new, passphrase)
     if progress is not None:
         progress(total, total)
     return RotationResult(rotation_id, rows, unreadable, finished=True, total=total)
@@ -322,7 +329,7 @@ def _switch_json(session: Session, rotation_id: int, target: Protected, old: Sit
     return rows, unreadable
 
 
-def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher) -> tuple[int, int]:
+def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher, passphrase: str) -> tuple[int, int]:
     """The one transaction that puts the database under the new key, then the key file switch."""
     settings = app.settings
     with app.uow(write=True) as uow:
@@ -334,6 +341,7 @@ def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher) -> 
         if session.get_bind().dialect.name == "postgresql":
             tables = sorted({target.table for target in PROTECTED} | {"site"})
             session.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))
+        _check_old(session, old)
         rows = unreadable = 0
         for target in PROTECTED:
             done, bad = (_switch_json if target.json_key else _switch_binary)(session, rotation_id, target, old, new)
@@ -347,14 +355,21 @@ def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher) -> 
                      detail={"rotation_id": rotation_id, "rows": rows, "unreadable": unreadable})
         key_rotated(session, settings, new, actor=uow.actor, rotation_id=rotation_id, now=utcnow())
         uow.commit()
-    promote(settings)
+    promote(settings, passphrase)
     app._cipher, app._key_check = new, new_check
     return rows, unreadable
 
 
-def promote(settings: Settings) -> None:
-    """The pending key file becomes the key file (atomic rename)."""
-    os.replace(pending_file(settings), settings.resolved_key_file())
+def promote(settings: Settings, passphrase: str) -> None:
+    """``passphrase`` becomes the key file (atomic), then the pending file goes if it holds the same key
+    (written from memory, not renamed: a newer rotation may have rewritten the pending file)."""
+    write_key_file(settings.resolved_key_file(), passphrase)
+    pending = pending_file(settings)
+    try:
+        if read_key_file(pending) == passphrase:
+            pending.unlink()
+    except SiteKeyError:
+        pass
 
 
 def rotate(app: Accueil, passphrase: str | None, *, progress: Progress | None = None, cancel: Event | None = None,
@@ -370,11 +385,12 @@ def recover_pending_key(settings: Settings, salt: bytes, key_check: bytes) -> Si
     if settings.site_key or not path.exists():
         return None
     try:
-        cipher = SiteCipher(read_key_file(path), salt)
+        passphrase = read_key_file(path)
+        cipher = SiteCipher(passphrase, salt)
         cipher.verify_key_check(key_check)
     except SiteKeyError:
         return None
-    promote(settings)
+    promote(settings, passphrase)
     return cipher
 
 

@@ -174,7 +174,7 @@ def test_a_crash_between_commit_and_key_file_rename_recovers_on_start(key_settin
     with key_clinic(key_settings, messages=1) as app:
         before = counts(app)
 
-        def crash(_settings: Settings) -> None:
+        def crash(_settings: Settings, _passphrase: str) -> None:
             raise OSError("power cut")  # the process dies after the commit, before the rename
 
         with monkeypatch.context() as patched:
@@ -189,6 +189,25 @@ def test_a_crash_between_commit_and_key_file_rename_recovers_on_start(key_settin
         assert not pending_file(key_settings).exists()
     finally:
         reopened.dispose()
+
+
+def test_a_rotation_never_replaces_a_key_that_is_no_longer_in_force(key_settings: Settings) -> None:
+    """Another rotation finished meanwhile: this one stops, nothing changes."""
+    with key_clinic(key_settings, messages=2) as app:
+        stop = threading.Event()
+        stop.set()
+        start(app, NEW_KEY)
+        assert not resume(app, cancel=stop).finished
+        with app.uow(write=True) as uow:  # as if another administrator's rotation had switched the key
+            third = SiteCipher("Third-Clinic-Key-2027#", SiteCipher.new_salt())
+            uow.session.execute(update(Site).values(key_check=third.make_key_check()))
+            uow.commit()
+        with pytest.raises(SiteKeyError) as refused:
+            resume(app)
+        assert refused.value.code in ("wrong", "unreadable")
+        with app.uow() as uow:
+            assert uow.session.scalar(select(KeyRotation.state)) == "staging"
+        assert key_settings.resolved_key_file().read_text().strip() == OLD_KEY
 
 
 def test_generated_key_meets_the_policy_and_is_audited(key_settings: Settings) -> None:
