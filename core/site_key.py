@@ -34,6 +34,7 @@ need the old key.
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,7 @@ from core.site_key_notices import key_rotated, require_administrator
 
 Progress = Callable[[int, int], None]
 BATCH = 200
+LARGE_BATCH = 8  # rows of files (up to 10 MB each) per batch: a batch holds them twice in memory
 
 
 def N_(text: str) -> str:  # noqa: N802 - marks a text for the catalogue
@@ -96,6 +98,10 @@ def pending_file(settings: Settings) -> Path:
 
 def _table(target: Protected) -> Table:
     return Base.metadata.tables[target.table]
+
+
+def _size(target: Protected, batch: int = BATCH) -> int:
+    return min(batch, LARGE_BATCH) if target.large else batch
 
 
 def unfinished(session: Session) -> KeyRotation | None:
@@ -161,7 +167,10 @@ def _blob_of(target: Protected, value: Any) -> bytes | None:
     if target.json_key is None:
         return bytes(value) if value is not None else None
     raw = value.get(target.json_key) if isinstance(value, dict) else None
-    return base64.b64decode(raw) if isinstance(raw, str) else None
+    try:
+        return base64.b64decode(raw, validate=True) if isinstance(raw, str) else None
+    except binascii.Error:
+        return None  # not a blob of ours: left as it is (the worker reports it)
 
 
 def _recrypt(target: Protected, blob: bytes, old: SiteCipher, new: SiteCipher) -> bytes | None:
@@ -232,7 +241,7 @@ def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCip
             raise SiteKeyError(_("This key rotation was abandoned or finished by someone else."), "wrong")
         cursor = int(rotation.cursors.get(target.target, 0))
         where = [pk > cursor] + ([] if target.json_key else [column.is_not(None)])
-        rows = session.execute(select(pk, column).where(*where).order_by(pk).limit(batch)).all()
+        rows = session.execute(select(pk, column).where(*where).order_by(pk).limit(_size(target, batch))).all()
         if not rows:
             return None
         staged, unreadable = [], 0
@@ -281,7 +290,7 @@ def _switch_binary(session: Session, rotation_id: int, target: Protected, old: S
     is_new = exists().where(same_row, _nonce(staged.c.blob) == _nonce(column))
     left = list(session.scalars(select(pk).where(column.is_not(None), ~is_new).order_by(pk)))
     recrypted = unreadable = 0
-    for ids in _chunks(left):
+    for ids in _chunks(left, _size(target)):
         changes = []
         for row_id, blob in session.execute(select(pk, column).where(pk.in_(ids))).all():
             fresh = _recrypt(target, bytes(blob), old, new)
