@@ -16,15 +16,13 @@ from core.outbox.worker import OUTBOX_CONTEXT
 
 @dataclass(frozen=True)
 class Protected:
-    """One encrypted column; ``json_key``: the blob is base64 text under that key of a JSON column;
-    ``large``: files (up to 10 MB each), re-encrypted a few rows at a time to bound the memory used."""
+    """One encrypted column; ``json_key``: the blob is base64 text under that key of a JSON column."""
 
     table: str
     column: str
     context: str
     pk: str = "id"
     json_key: str | None = None
-    large: bool = False
 
     @property
     def target(self) -> str:
@@ -34,10 +32,10 @@ class Protected:
 PROTECTED: tuple[Protected, ...] = (
     Protected("secure_contents", "ciphertext", "secure_content", pk="message_id"),
     Protected("replies", "body_ciphertext", "reply"),
-    Protected("attachments", "ciphertext", "attachment", large=True),
+    Protected("attachments", "ciphertext", "attachment"),
     Protected("form_requests", "answers_ciphertext", "form_answers"),
     Protected("chart_entries", "body_ciphertext", "chart_entry"),
-    Protected("chart_entries", "document_ciphertext", "chart_document", large=True),
+    Protected("chart_entries", "document_ciphertext", "chart_document"),
     Protected("outbox", "payload", OUTBOX_CONTEXT, json_key="raw"),
 )
 # Binary columns that are not encrypted with the site key, and why (the registry test reads this).

@@ -64,7 +64,7 @@ from core.site_key_notices import key_rotated, require_administrator
 
 Progress = Callable[[int, int], None]
 BATCH = 200
-LARGE_BATCH = 8  # rows of files (up to 10 MB each) per batch: a batch holds them twice in memory
+BATCH_BYTES = 32 * 1024 * 1024  # a batch of files (up to 10 MB each) holds them twice in memory
 
 
 def N_(text: str) -> str:  # noqa: N802 - marks a text for the catalogue
@@ -100,8 +100,20 @@ def _table(target: Protected) -> Table:
     return Base.metadata.tables[target.table]
 
 
-def _size(target: Protected, batch: int = BATCH) -> int:
-    return min(batch, LARGE_BATCH) if target.large else batch
+def _next_ids(session: Session, target: Protected, where: list[Any], batch: int) -> list[int]:
+    """The next primary keys to stage: ``batch`` rows at most, and about BATCH_BYTES of blobs (one at least)."""
+    table = _table(target)
+    pk, column = table.c[target.pk], table.c[target.column]
+    if target.json_key is not None:
+        return list(session.scalars(select(pk).where(*where).order_by(pk).limit(batch)))
+    ids: list[int] = []
+    size = 0
+    for row_id, length in session.execute(select(pk, func.length(column)).where(*where).order_by(pk).limit(batch)):
+        size += length or 0
+        if ids and size > BATCH_BYTES:
+            break
+        ids.append(row_id)
+    return ids
 
 
 def unfinished(session: Session) -> KeyRotation | None:
@@ -241,7 +253,8 @@ def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCip
             raise SiteKeyError(_("This key rotation was abandoned or finished by someone else."), "wrong")
         cursor = int(rotation.cursors.get(target.target, 0))
         where = [pk > cursor] + ([] if target.json_key else [column.is_not(None)])
-        rows = session.execute(select(pk, column).where(*where).order_by(pk).limit(_size(target, batch))).all()
+        ids = _next_ids(session, target, where, batch)
+        rows = session.execute(select(pk, column).where(pk.in_(ids)).order_by(pk)).all() if ids else []
         if not rows:
             return None
         staged, unreadable = [], 0
@@ -290,7 +303,7 @@ def _switch_binary(session: Session, rotation_id: int, target: Protected, old: S
     is_new = exists().where(same_row, _nonce(staged.c.blob) == _nonce(column))
     left = list(session.scalars(select(pk).where(column.is_not(None), ~is_new).order_by(pk)))
     recrypted = unreadable = 0
-    for ids in _chunks(left, _size(target)):
+    for ids in _chunks(left, 16):
         changes = []
         for row_id, blob in session.execute(select(pk, column).where(pk.in_(ids))).all():
             fresh = _recrypt(target, bytes(blob), old, new)

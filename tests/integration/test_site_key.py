@@ -291,3 +291,19 @@ def test_another_running_process_follows_the_rotation(key_settings: Settings) ->
             worker.close()
         finally:
             other.dispose()
+
+
+def test_batches_of_files_are_bounded_by_size(key_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.site_key as site_key
+
+    with key_clinic(key_settings, messages=3) as app:
+        before = counts(app)
+        monkeypatch.setattr(site_key, "BATCH_BYTES", 1)  # every binary batch holds a single row
+        steps: list[int] = []
+        result, _ = rotate(app, NEW_KEY, progress=lambda done, _total: steps.append(done))
+        assert result.finished
+        binary_rows = sum(n for target, n in before.items() if target != "outbox.payload")
+        # one report before each batch: a batch per binary row, one for the outbox, one empty look per column
+        assert len(steps) == binary_rows + 1 + len(PROTECTED) + 1
+        _old, new = ciphers(app)
+        assert readable(app, new) == with_notices(before)
