@@ -13,14 +13,16 @@ Design: the old key stays the one in force until a single final switch.
    new one into ``key_rotation_blobs`` (with the nonce of the blob it replaces); each batch and the
    rotation's cursor commit together. Nothing the app reads changes, so a crash, Esc or a power cut
    at any point leaves every blob readable with the old key, and ``resume`` goes on from the cursor.
-3. ``switch``: one transaction (the tables written by the app are locked on PostgreSQL, SQLite's
-   write lock is already exclusive) copies each staged blob over its row when that row still holds
-   the blob it was made from (same nonce), re-encrypts rows added or changed since they were
-   staged, stores the new salt and check, records the audit entry and queues the administrators'
-   email. Either all of it commits or none of it: the database is under one key at every moment.
-4. The pending file replaces the key file (``os.replace``). Should the process die between the
-   commit and this rename, :func:`recover_pending_key` (called by ``bootstrap.open_cipher`` when
-   the key file no longer matches) finds the pending key matching the database and finishes it.
+3. ``switch`` (``core.site_key_switch``): one transaction (the tables written by the app are locked
+   on PostgreSQL, SQLite's write lock is already exclusive) checks that the key being replaced is
+   still the one in force, copies each staged blob over its row when that row still holds the blob
+   it was made from (same nonce), re-encrypts rows added or changed since they were staged, stores
+   the new salt and check, records the audit entry and queues the administrators' email. Either all
+   of it commits or none of it: the database is under one key at every moment.
+4. The new key is written to the key file (atomically, from memory) and the pending file removed.
+   Should the process die between the commit and this write, :func:`recover_pending_key` (called by
+   ``bootstrap.open_cipher`` when the key file no longer matches) finds the pending key matching the
+   database and finishes it.
 
 A blob the old key cannot read (damaged before the rotation) is counted as unreadable and left as it
 is. Other running Accueil processes (worker, portal, other staff's sessions) follow the switch:
@@ -33,22 +35,18 @@ need the old key.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from threading import Event
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.bootstrap import Accueil
 from core.crypto import (
     NONCE_BYTES,
-    DecryptionError,
     SiteCipher,
     SiteKeyError,
     check_key_policy,
@@ -56,11 +54,21 @@ from core.crypto import (
     read_key_file,
     write_key_file,
 )
-from core.db.models import Base, KeyRotation, KeyRotationBlob, Site, utcnow
+from core.db.models import KeyRotation, KeyRotationBlob, utcnow
 from core.encrypted_columns import NOT_ENCRYPTED, NOT_STORED, PROTECTED, Protected
 from core.i18n import _
 from core.settings import Settings
-from core.site_key_notices import key_rotated, require_administrator
+from core.site_key_notices import require_administrator
+from core.site_key_switch import (
+    blob_of,
+    check_old,
+    pending_file,
+    promote,
+    recover_pending_key,
+    recrypt,
+    switch,
+    table_of,
+)  # fmt: skip
 
 Progress = Callable[[int, int], None]
 BATCH = 200
@@ -91,18 +99,9 @@ def unmet_rules(passphrase: str) -> list[str]:
             for rule in check_key_policy(passphrase)]
 
 
-def pending_file(settings: Settings) -> Path:
-    path = settings.resolved_key_file()
-    return path.with_name(path.name + ".pending")
-
-
-def _table(target: Protected) -> Table:
-    return Base.metadata.tables[target.table]
-
-
 def _next_ids(session: Session, target: Protected, where: list[Any], batch: int) -> list[int]:
     """The next primary keys to stage: ``batch`` rows at most, and about BATCH_BYTES of blobs (one at least)."""
-    table = _table(target)
+    table = table_of(target)
     pk, column = table.c[target.pk], table.c[target.column]
     if target.json_key is not None:
         return list(session.scalars(select(pk).where(*where).order_by(pk).limit(batch)))
@@ -167,7 +166,7 @@ def _abandon(session: Session, rotation: KeyRotation, actor: str) -> None:
 def _count(session: Session) -> int:
     total = 0
     for target in PROTECTED:
-        table = _table(target)
+        table = table_of(target)
         column = table.c[target.column]
         where = [] if target.json_key else [column.is_not(None)]
         total += session.scalar(select(func.count()).select_from(table).where(*where)) or 0
@@ -175,23 +174,6 @@ def _count(session: Session) -> int:
 
 
 # -- stage ---------------------------------------------------------------------------------------
-def _blob_of(target: Protected, value: Any) -> bytes | None:
-    if target.json_key is None:
-        return bytes(value) if value is not None else None
-    raw = value.get(target.json_key) if isinstance(value, dict) else None
-    try:
-        return base64.b64decode(raw, validate=True) if isinstance(raw, str) else None
-    except binascii.Error:
-        return None  # not a blob of ours: left as it is (the worker reports it)
-
-
-def _recrypt(target: Protected, blob: bytes, old: SiteCipher, new: SiteCipher) -> bytes | None:
-    try:
-        return new.encrypt(old.decrypt(blob, context=target.context), context=target.context)
-    except DecryptionError:
-        return None
-
-
 def open_new(settings: Settings, rotation: KeyRotation) -> tuple[SiteCipher, str]:
     """The cipher of the rotation's new key and the key, from the pending key file."""
     path = pending_file(settings)
@@ -205,11 +187,6 @@ def open_new(settings: Settings, rotation: KeyRotation) -> tuple[SiteCipher, str
     return cipher, passphrase
 
 
-def _check_old(session: Session, old: SiteCipher) -> None:
-    """The key being replaced must be the one in force (not one another rotation has just replaced)."""
-    old.verify_key_check(bytes(session.execute(select(Site.key_check)).scalar_one()))
-
-
 def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | None = None,
            batch: int = BATCH) -> RotationResult:
     """Stage what is left in whole batches (stopping between two when ``cancel`` is set), then switch."""
@@ -221,7 +198,7 @@ def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | No
             raise SiteKeyError(_("No key rotation is waiting to be finished."), "missing")
         app.refresh_cipher()
         (new, passphrase), old = open_new(app.settings, rotation), app.cipher
-        _check_old(uow.session, old)
+        check_old(uow.session, old)
         rotation_id = rotation.id
         done, total, unreadable = rotation.done_rows, rotation.total_rows, rotation.unreadable_rows
     for target in PROTECTED:
@@ -243,7 +220,7 @@ def resume(app: Accueil, *, progress: Progress | None = None, cancel: Event | No
 def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCipher, new: SiteCipher,
                  batch: int) -> tuple[int, int, int] | None:
     """One whole batch of ``target`` staged and committed with the cursor; None when the column is done."""
-    table = _table(target)
+    table = table_of(target)
     pk, column = table.c[target.pk], table.c[target.column]
     with app.uow(write=True) as uow:
         session = uow.session
@@ -259,10 +236,10 @@ def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCip
             return None
         staged, unreadable = [], 0
         for row_id, value in rows:
-            blob = _blob_of(target, value)
+            blob = blob_of(target, value)
             if blob is None:
                 continue
-            fresh = _recrypt(target, blob, old, new)
+            fresh = recrypt(target, blob, old, new)
             if fresh is None:
                 unreadable += 1
             else:
@@ -279,121 +256,6 @@ def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCip
         return result
 
 
-# -- switch --------------------------------------------------------------------------------------
-def _nonce(expression: Any) -> Any:
-    return func.substr(expression, 2, NONCE_BYTES)
-
-
-def _chunks(items: list[int], size: int = BATCH) -> Iterable[list[int]]:
-    for start_at in range(0, len(items), size):
-        yield items[start_at:start_at + size]
-
-
-def _switch_binary(session: Session, rotation_id: int, target: Protected, old: SiteCipher,
-                   new: SiteCipher) -> tuple[int, int]:
-    table = _table(target)
-    pk, column = table.c[target.pk], table.c[target.column]
-    staged = KeyRotationBlob.__table__.alias("staged")
-    same_row = and_(staged.c.rotation_id == rotation_id, staged.c.target == target.target, staged.c.row_id == pk)
-    unchanged = and_(same_row, staged.c.old_nonce == _nonce(column))
-    swapped = session.execute(update(table).values({target.column: select(staged.c.blob).where(unchanged)
-                                                    .scalar_subquery()})
-                              .where(column.is_not(None), exists().where(unchanged))).rowcount or 0
-    # Rows added, filled or changed since they were staged: re-encrypted here.
-    is_new = exists().where(same_row, _nonce(staged.c.blob) == _nonce(column))
-    left = list(session.scalars(select(pk).where(column.is_not(None), ~is_new).order_by(pk)))
-    recrypted = unreadable = 0
-    for ids in _chunks(left, 16):
-        changes = []
-        for row_id, blob in session.execute(select(pk, column).where(pk.in_(ids))).all():
-            fresh = _recrypt(target, bytes(blob), old, new)
-            if fresh is None:
-                unreadable += 1
-            else:
-                changes.append({"row_id": row_id, "fresh": fresh})
-        _write(session, table, target, changes)
-        recrypted += len(changes)
-    return swapped + recrypted, unreadable
-
-
-def _write(session: Session, table: Table, target: Protected, changes: list[dict[str, Any]]) -> None:
-    """Set ``target``'s column of each row (``row_id``) to ``fresh``, in one executemany."""
-    if changes:
-        statement = (update(table).where(table.c[target.pk] == bindparam("row_id"))
-                     .values({target.column: bindparam("fresh")}))
-        session.connection().execute(statement, changes)
-
-
-def _switch_json(session: Session, rotation_id: int, target: Protected, old: SiteCipher,
-                 new: SiteCipher) -> tuple[int, int]:
-    table = _table(target)
-    pk, column = table.c[target.pk], table.c[target.column]
-    key = target.json_key or ""
-    rows = unreadable = 0
-    for ids in _chunks(list(session.scalars(select(pk).order_by(pk)))):
-        staged = {row_id: (bytes(nonce), bytes(blob)) for row_id, nonce, blob in session.execute(
-            select(KeyRotationBlob.row_id, KeyRotationBlob.old_nonce, KeyRotationBlob.blob).where(
-                KeyRotationBlob.rotation_id == rotation_id, KeyRotationBlob.target == target.target,
-                KeyRotationBlob.row_id.in_(ids)))}
-        changes = []
-        for row_id, payload in session.execute(select(pk, column).where(pk.in_(ids))).all():
-            blob = _blob_of(target, payload)
-            if blob is None:
-                continue
-            ready = staged.get(row_id)
-            fresh = ready[1] if ready and ready[0] == blob[1:1 + NONCE_BYTES] else _recrypt(target, blob, old, new)
-            if fresh is None:
-                unreadable += 1
-                continue
-            changes.append({"row_id": row_id, "fresh": {**payload, key: base64.b64encode(fresh).decode("ascii")}})
-        _write(session, table, target, changes)
-        rows += len(changes)
-    return rows, unreadable
-
-
-def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher, passphrase: str) -> tuple[int, int]:
-    """The one transaction that puts the database under the new key, then the key file switch."""
-    settings = app.settings
-    with app.uow(write=True) as uow:
-        session = uow.session
-        rotation = session.execute(select(KeyRotation).where(KeyRotation.id == rotation_id).with_for_update()
-                                   ).scalar_one()
-        if rotation.state != "staging":
-            raise SiteKeyError(_("This key rotation was abandoned or finished by someone else."), "wrong")
-        if session.get_bind().dialect.name == "postgresql":
-            tables = sorted({target.table for target in PROTECTED} | {"site"})
-            session.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))
-        _check_old(session, old)
-        rows = unreadable = 0
-        for target in PROTECTED:
-            done, bad = (_switch_json if target.json_key else _switch_binary)(session, rotation_id, target, old, new)
-            rows, unreadable = rows + done, unreadable + bad
-        new_check = bytes(rotation.new_check)
-        session.execute(update(Site).values(key_salt=rotation.new_salt, key_check=new_check))
-        session.execute(delete(KeyRotationBlob).where(KeyRotationBlob.rotation_id == rotation_id))
-        rotation.state, rotation.finished_at, rotation.done_rows = "done", utcnow(), rotation.total_rows
-        rotation.unreadable_rows = unreadable
-        audit.record(session, actor=uow.actor, action="site.key_rotated",
-                     detail={"rotation_id": rotation_id, "rows": rows, "unreadable": unreadable})
-        key_rotated(session, settings, new, actor=uow.actor, rotation_id=rotation_id, now=utcnow())
-        uow.commit()
-    promote(settings, passphrase)
-    app._cipher, app._key_check = new, new_check
-    return rows, unreadable
-
-
-def promote(settings: Settings, passphrase: str) -> None:
-    """``passphrase`` becomes the key file (atomic), then the pending file goes if it holds the same key
-    (written from memory, not renamed: a newer rotation may have rewritten the pending file)."""
-    write_key_file(settings.resolved_key_file(), passphrase)
-    pending = pending_file(settings)
-    try:
-        if read_key_file(pending) == passphrase:
-            pending.unlink()
-    except SiteKeyError:
-        pass
-
-
 def rotate(app: Accueil, passphrase: str | None, *, progress: Progress | None = None, cancel: Event | None = None,
            batch: int = BATCH) -> tuple[RotationResult, str]:
     """Start a rotation to ``passphrase`` (None: a generated one) and run it; returns (result, passphrase)."""
@@ -401,20 +263,5 @@ def rotate(app: Accueil, passphrase: str | None, *, progress: Progress | None = 
     return resume(app, progress=progress, cancel=cancel, batch=batch), passphrase
 
 
-def recover_pending_key(settings: Settings, salt: bytes, key_check: bytes) -> SiteCipher | None:
-    """After a crash between a rotation's commit and its key file rename: the pending key, now in force."""
-    path = pending_file(settings)
-    if settings.site_key or not path.exists():
-        return None
-    try:
-        passphrase = read_key_file(path)
-        cipher = SiteCipher(passphrase, salt)
-        cipher.verify_key_check(key_check)
-    except SiteKeyError:
-        return None
-    promote(settings, passphrase)
-    return cipher
-
-
 __all__ = ["NOT_ENCRYPTED", "NOT_STORED", "POLICY", "PROTECTED", "Protected", "RotationResult", "pending_file",
-           "recover_pending_key", "resume", "rotate", "start", "switch", "unfinished", "unmet_rules"]
+           "promote", "recover_pending_key", "resume", "rotate", "start", "switch", "unfinished", "unmet_rules"]

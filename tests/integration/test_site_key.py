@@ -169,7 +169,7 @@ def test_an_interrupted_rotation_leaves_everything_readable_and_resumes(key_sett
 
 def test_a_crash_between_commit_and_key_file_rename_recovers_on_start(key_settings: Settings,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.site_key as site_key
+    import core.site_key_switch as site_key_switch
 
     with key_clinic(key_settings, messages=1) as app:
         before = counts(app)
@@ -178,7 +178,7 @@ def test_a_crash_between_commit_and_key_file_rename_recovers_on_start(key_settin
             raise OSError("power cut")  # the process dies after the commit, before the rename
 
         with monkeypatch.context() as patched:
-            patched.setattr(site_key, "promote", crash)
+            patched.setattr(site_key_switch, "promote", crash)
             with pytest.raises(OSError):
                 rotate(app, NEW_KEY)
     assert key_settings.resolved_key_file().read_text().strip() == OLD_KEY
