@@ -193,3 +193,24 @@ def test_key_shown_snapshot(snap_compare: Callable[..., bool], make_app: AppFact
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=show)
+
+
+async def test_generate_shows_the_new_key_once(make_app: AppFactory, administrator: Accueil,
+                                               tui_settings: Settings) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_rotate(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert screen.result is not None and screen.result.finished
+        generated = tui_settings.resolved_key_file().read_text().strip()
+        assert generated != OLD_KEY and screen.generated == generated
+        assert generated in str(screen.query_one("#key-status").render())
+        await pilot.press("c")
+        assert pilot.app.clipboard == generated
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, RotateKeyScreen)
+    with administrator.uow() as uow:
+        detail = uow.session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "site.key_rotation_started"))
+    assert detail["generated"] is True and generated not in str(detail)
