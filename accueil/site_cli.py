@@ -5,7 +5,8 @@
 * ``approve-from`` / ``decline-from ADDRESS [--as OPERATOR]``: the operator's decision, as the
   operator account mapped to the system user running the command (``--as`` must name it);
 * ``clear-from``: back to the default no-reply address;
-* ``dkim-key``: make the product's DKIM key if missing and print the TXT record to publish.
+* ``dkim-key``: make the product's DKIM key if missing and print the TXT record to publish;
+* ``key rotate`` / ``key show``: the site encryption key (``accueil.site_key_cli``).
 
 Kept apart from ``cli.py`` so that file only registers these; imports stay inside functions.
 """
@@ -36,6 +37,9 @@ def add_parsers(site: argparse._SubParsersAction) -> None:  # type: ignore[type-
                             "mapped to the system user running this)")
     site.add_parser("clear-from", help="stop using the custom From address (back to the no-reply address)")
     site.add_parser("dkim-key", help="create the product's DKIM key if missing; print the TXT record to publish")
+    from accueil.site_key_cli import add_parsers as add_key_parsers
+
+    add_key_parsers(site)
 
 
 def print_report(status: str, findings: list[Finding], to_create: list[RecordToCreate]) -> None:
@@ -52,6 +56,10 @@ def print_report(status: str, findings: list[Finding], to_create: list[RecordToC
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     command = args.site_command
+    if command == "key":
+        from accueil.site_key_cli import run as run_key
+
+        return run_key(settings, args)
     if command == "dkim-key":
         from core.sender.keys import ensure_key, public_record
 

@@ -8,6 +8,7 @@ the app with a clear sentence before any patient data is touched.
 from __future__ import annotations
 
 import getpass
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from core.db.models import Site
 from core.errors import AccueilError
 from core.settings import Settings
 from core.uow import UnitOfWork
+
+KEY_RECHECK_SECONDS = 5.0
+"""How often a running process looks whether another one rotated the site key (one tiny query)."""
 
 
 class DatabaseUnreachable(AccueilError):
@@ -42,6 +46,8 @@ class Accueil:
     write_sessions: sessionmaker[Session]
     actor: str
     _cipher: SiteCipher | None = field(default=None, repr=False)
+    _key_check: bytes | None = field(default=None, repr=False)
+    _key_checked_at: float = field(default=0.0, repr=False)
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.write_sessions if write else self.sessions, write=write, actor=self.actor)
@@ -50,7 +56,23 @@ class Accueil:
     def cipher(self) -> SiteCipher:
         if self._cipher is None:
             raise SiteNotSetUp("This database has no clinic yet: run `accueil site init` or `accueil demo`.")
+        if time.monotonic() - self._key_checked_at > KEY_RECHECK_SECONDS:
+            self.refresh_cipher()
         return self._cipher
+
+    def refresh_cipher(self) -> bool:
+        """Follow a site key rotation made by another process (``core.site_key``): when the database's
+        key check has changed, open the new key (from the key file). True when the key changed."""
+        self._key_checked_at = time.monotonic()
+        if self._key_check is None or self.settings.resolved_database_url().startswith("sqlite:///:memory:"):
+            return False
+        with self.engine.connect() as connection:
+            row = connection.execute(select(Site.key_salt, Site.key_check)).first()
+        if row is None or bytes(row.key_check) == self._key_check:
+            return False
+        self._cipher = open_cipher(self.settings, row.key_salt, row.key_check)
+        self._key_check = bytes(row.key_check)
+        return True
 
     @property
     def data_dir(self) -> Path:
@@ -102,13 +124,23 @@ def bootstrap(settings: Settings, *, auto_upgrade: bool | None = None, require_s
             raise SiteNotSetUp("This database has no clinic yet: run `accueil site init` or `accueil demo`.")
         return app
     app._cipher = open_cipher(settings, site.key_salt, site.key_check)
+    app._key_check, app._key_checked_at = bytes(site.key_check), time.monotonic()
     return app
 
 
 def open_cipher(settings: Settings, salt: bytes, key_check: bytes) -> SiteCipher:
     passphrase = load_passphrase(env_value=settings.site_key, key_file=settings.resolved_key_file())
     cipher = SiteCipher(passphrase, salt)
-    cipher.verify_key_check(key_check)
+    try:
+        cipher.verify_key_check(key_check)
+    except SiteKeyError:
+        # A key rotation may have stopped between its last commit and its key file rename.
+        from core.site_key import recover_pending_key
+
+        recovered = recover_pending_key(settings, salt, key_check)
+        if recovered is None:
+            raise
+        return recovered
     return cipher
 
 

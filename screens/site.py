@@ -9,6 +9,8 @@ the top in the error colour. Keys: ``e`` edits the details, ``f`` sets the custo
 DNS is checked at once), ``r`` checks it again, ``a`` / ``d`` approve or decline (only for an
 operator, when an address waits), ``x`` goes back to the no-reply address, ``u`` opens the
 audit viewer (``screens.audit_viewer``), ``s`` the staff administration (``screens.admin_users``).
+For an administrator, ``k`` shows the site encryption key (audited, administrators emailed) and
+``n`` changes it (``screens.site_key``).
 
 Every database and DNS call runs in a thread worker through ``core.sender``.
 """
@@ -47,7 +49,7 @@ STATE_NAMES = {"none": N_("no custom address"), "invalid": N_("not valid: not us
 MARKS = {"ok": ("✓", "$success"), "info": ("·", "$text-muted"), "warning": ("!", "$warning"),
          "error": ("✗", "$error"), "unknown": ("?", "$warning")}
 HISTORY_SHOWN = 8
-GUARDED = ("edit", "set_from", "recheck", "copy_records", "decide", "clear_from")
+GUARDED = ("edit", "set_from", "recheck", "copy_records", "decide", "clear_from", "show_key", "rotate_key")
 
 
 def line(markup: str, **values: object) -> Content:
@@ -149,6 +151,11 @@ class SiteScreen(Screen[None]):
                 tooltip=N_("Open the audit trail: who saw a record, what a user did, its integrity check.")),
         Binding("s", "staff", N_("Staff"), id="site.staff", show=False,
                 tooltip=N_("Staff accounts: roles, permissions, delegate emails and licences.")),
+        Binding("k", "show_key", N_("Show key"), id="site.key_show", show=False,
+                tooltip=N_("Show the site encryption key (administrators; audited, and the administrators "
+                           "are emailed).")),
+        Binding("n", "rotate_key", N_("New key"), id="site.key_rotate", show=False,
+                tooltip=N_("Change the site encryption key and encrypt everything again (administrators).")),
     ]
     DEFAULT_CSS = """
     #site-page { height: 1fr; background: $surface; padding: 0 1; }
@@ -159,6 +166,7 @@ class SiteScreen(Screen[None]):
         super().__init__()
         translate_bindings(self)
         self.account: SiteAccount | None = None
+        self.key_admin = False  # the signed-in user is an administrator: the key actions
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="site-page", can_focus=True):
@@ -190,8 +198,10 @@ class SiteScreen(Screen[None]):
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="site account")
     def _load(self, accueil: Accueil) -> SiteAccount:
         from core.sender.account import site_account
+        from core.site_key_notices import is_administrator
 
         with accueil.uow() as uow:
+            self.key_admin = is_administrator(uow.session, accueil.actor)
             return site_account(uow.session, accueil.settings.noreply_address, accueil.actor)
 
     @work(thread=True, exclusive=True, group=ACTION_GROUP, exit_on_error=False, description="site change")
@@ -213,7 +223,11 @@ class SiteScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.state == WorkerState.SUCCESS:
+        if worker.group == "site-key" and worker.state == WorkerState.SUCCESS:
+            from screens.site_key import KeyShownScreen
+
+            self.app.push_screen(KeyShownScreen(str(worker.result)))
+        elif worker.state == WorkerState.SUCCESS:
             if worker.group == LOAD_GROUP:
                 self.show(cast("SiteAccount", worker.result))
             elif worker.group == ACTION_GROUP:
@@ -230,7 +244,11 @@ class SiteScreen(Screen[None]):
     def show(self, account: SiteAccount) -> None:
         self.account = account
         self._busy("")
-        text = Content("\n").join(account_lines(account, self.accueil_app.clock.local))
+        lines = account_lines(account, self.accueil_app.clock.local)
+        if self.key_admin:
+            lines += [Content(""), line("[b]$t[/]", t=_("Site encryption key")),
+                      line("  $t", t=_("k shows it (audited; the administrators are emailed), n changes it."))]
+        text = Content("\n").join(lines)
         self.query_one("#site-text", Static).update(text)
         self.refresh_bindings()
 
@@ -240,6 +258,8 @@ class SiteScreen(Screen[None]):
         account = self.account
         if account is None:
             return False
+        if action in ("show_key", "rotate_key"):
+            return self.key_admin
         custom = account.custom
         if action == "decide":
             return custom.state == "pending" and account.operator is not None
@@ -315,6 +335,30 @@ class SiteScreen(Screen[None]):
         from screens.admin_users import StaffScreen
 
         self.app.push_screen(StaffScreen())
+
+    def action_rotate_key(self) -> None:
+        from screens.site_key import RotateKeyScreen
+
+        if self.key_admin:
+            self.app.push_screen(RotateKeyScreen())
+
+    def action_show_key(self) -> None:
+        from screens.confirm import ConfirmScreen
+        from screens.site_key import confirm_question
+
+        def decided(yes: bool | None) -> None:
+            accueil = self.accueil_app.accueil
+            if yes and accueil is not None:
+                self._reveal(accueil)
+
+        if self.key_admin:
+            self.app.push_screen(ConfirmScreen(confirm_question()), decided)
+
+    @work(thread=True, exclusive=True, group="site-key", exit_on_error=False, description="site key")
+    def _reveal(self, accueil: Accueil) -> str:
+        from core.site_key_notices import reveal
+
+        return reveal(accueil)
 
     def action_copy_records(self) -> None:
         last = self.account.custom.last if self.account is not None else None

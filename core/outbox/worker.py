@@ -173,7 +173,12 @@ class Worker:
     def _deliver(self, item: ClaimedItem) -> str | None:
         """Send one item and record the outcome; returns the state recorded (None: claim lost)."""
         try:
-            sender, to, raw = decode_email_payload(item.payload, self.app.cipher)
+            try:
+                sender, to, raw = decode_email_payload(item.payload, self.app.cipher)
+            except ValueError:
+                if not self.app.refresh_cipher():  # the site key rotated since the last look: try the new one
+                    raise
+                sender, to, raw = decode_email_payload(item.payload, self.app.cipher)
         except ValueError:
             queue.mark_failed(self.app, item, "payload is not a complete email (from, to, raw)", now=self.clock())
             log.error("outbox item %d failed: malformed payload", item.id)

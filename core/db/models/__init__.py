@@ -1,6 +1,7 @@
 """Every table of Accueil, importable from one place (``from core.db.models import Patient``)."""
 
 from .base import Base, UTCDateTime, utcnow
+from .keys import KeyRotation, KeyRotationBlob
 from .messages import (
     Attachment,
     EForm,
@@ -34,7 +35,7 @@ from .site import DelegateEmail, Licence, Provider, Site, User
 __all__ = [
     "Appointment", "Attachment", "AuditEntry", "AuditHead", "Base", "Campaign", "CampaignConsent", "CampaignRecipient",
     "ChartEntry", "ConnectedSystem", "DelegateEmail", "DomainCheck", "EForm", "Event", "FormRequest",
-    "ImportItem", "Licence", "Message", "Notification", "OutboxItem", "Patient", "PatientCondition",
+    "ImportItem", "KeyRotation", "KeyRotationBlob", "Licence", "Message", "Notification", "OutboxItem", "Patient", "PatientCondition",
     "PortalSession", "Provider", "ReminderRule", "ReminderSent", "Reply", "SecureContent", "Site",
     "Template", "TemplateEForm", "UTCDateTime", "User", "utcnow",
 ]
