@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from core.emr.convert import DAMAGED_PDF, ENCRYPTED_PDF, TOO_LARGE, ConversionFailed, check_pdf, prepare
+from core.emr.convert import (
+    DAMAGED_IMAGE,
+    DAMAGED_PDF,
+    ENCRYPTED_PDF,
+    TOO_LARGE,
+    ConversionFailed,
+    check_pdf,
+    prepare,
+)
 from core.emr.textpdf import CHARS_PER_LINE, text_to_pdf, wrap
 from tests import emr_files
 
@@ -130,3 +138,28 @@ def test_a_png_just_over_the_pixel_limit_is_refused_before_decoding() -> None:
 def test_a_damaged_image_fails_with_a_reason() -> None:
     with pytest.raises(ConversionFailed):
         prepare("accuro", "photo.png", "png", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+
+
+def test_a_sideways_png_with_transparency_is_turned_upright_and_flattened_on_white() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.open(io.BytesIO(emr_files.png_with_alpha(80, 40))).save(out, "PNG", exif=exif)
+    prepared = prepare("accuro", "photo.png", "png", out.getvalue())
+    assert prepared is not None
+    image = Image.open(io.BytesIO(prepared.data))
+    assert image.size == (40, 80)
+    top, bottom = image.getpixel((20, 10)), image.getpixel((20, 70))
+    assert top[1] > 90 and top[0] < 60  # the opaque green half, turned to the top
+    assert all(channel > 240 for channel in bottom)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_cut_off_jpeg_fails_with_a_reason(orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.effect_noise((400, 300), 40).convert("RGB").save(out, "JPEG", exif=exif)
+    with pytest.raises(ConversionFailed) as failure:
+        prepare("accuro", "genou.jpg", "jpg", out.getvalue()[:len(out.getvalue()) // 2])
+    assert failure.value.reason == DAMAGED_IMAGE
