@@ -2,7 +2,8 @@
 largest peak memory, on real files built here (a 12-megapixel PNG with transparency, a 12-megapixel
 photo taken sideways, 3-page 300 dpi letter scans as TIFF: grey LZW in strips, black and white
 Group 4 in one strip as fax software writes them, colour LZW in strips; 3 pages of French text, a
-BMP, a PNG whose header claims 20,000 × 20,000 pixels).
+BMP, a PNG whose header claims 20,000 × 20,000 pixels, a MOV header, a corrupt PDF and an encrypted
+one: the issue's test files, at sizes a phone or a scanner makes).
 
 The files are built by this process and handed to each child as a file, so a child's peak memory
 is what the worker holds to convert one: the loaded application code, the file and the conversion.
@@ -64,6 +65,12 @@ def make(case: str) -> tuple[str, str, bytes]:
         return "scan.bmp", "bmp", emr_files.bmp()
     if case == "png-bomb-20000":
         return "bombe.png", "png", emr_files.png_claiming()
+    if case == "mov-header":
+        return "video.mov", "mov", emr_files.mov_header()
+    if case == "pdf-corrupt":
+        return "resultats.pdf", "pdf", emr_files.corrupt_pdf()
+    if case == "pdf-encrypted":
+        return "protege.pdf", "pdf", emr_files.encrypted_pdf()
     raise ValueError(case)
 
 
@@ -86,7 +93,8 @@ def _letter(seed: int):  # type: ignore[no-untyped-def]  # -> PIL.Image.Image
 
 
 CASES = ("png-12mp-alpha", "jpeg-12mp-rotated", "tiff-3-pages-300dpi", "tiff-fax-g4-3-pages-300dpi",
-         "tiff-colour-3-pages-300dpi", "txt-3-pages-french", "bmp", "png-bomb-20000")
+         "tiff-colour-3-pages-300dpi", "txt-3-pages-french", "bmp", "png-bomb-20000", "mov-header", "pdf-corrupt",
+         "pdf-encrypted")
 
 
 def high_water_mb() -> float:
