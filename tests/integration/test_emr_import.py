@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
@@ -109,16 +110,24 @@ def test_accuro_files_converted_into_the_folder_with_an_active_task(app: Accueil
     configure(app, profile="accuro", consult_notes_as="completed", folder="Patient", subfolder="Messagerie")
     emr_files.reply(app, message_id, "", (("notes.txt", emr_files.FRENCH_TEXT.encode()),
                                           ("scan.bmp", emr_files.bmp()),
-                                          ("requisition.tiff", emr_files.multipage_tiff(2))))
+                                          ("requisition.tiff", emr_files.multipage_tiff(2)),
+                                          ("genou.jpg", emr_files.rotated_jpeg()),
+                                          ("photo.png", emr_files.png_with_alpha())))
     run(app)
     entries = chart(app, patient_id)
     documents = [e for e in entries if e.kind == "document"]
     tasks = [e for e in entries if e.kind == "task"]
-    assert [d.document_name for d in documents] == ["notes.pdf", "scan.jpg", "requisition.pdf"]
+    assert [d.document_name for d in documents] == ["notes.pdf", "scan.jpg", "requisition.pdf", "genou.jpg",
+                                                    "photo.jpg"]
     assert {(d.folder, d.subfolder) for d in documents} == {("Patient", "Messagerie")}
-    assert [t.state for t in tasks] == ["active"] * 3  # a file's task is always active
+    assert [t.state for t in tasks] == ["active"] * 5  # a file's task is always active
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(document(app, documents[0]))).pages)
     assert text == emr_files.FRENCH_TEXT
+    assert len(PdfReader(io.BytesIO(document(app, documents[2])), strict=True).pages) == 2
+    upright = Image.open(io.BytesIO(document(app, documents[3])))
+    assert upright.format == "JPEG" and upright.size == (40, 80)  # stored turned, as the photo was taken
+    flattened = Image.open(io.BytesIO(document(app, documents[4])))
+    assert flattened.format == "JPEG" and all(channel > 240 for channel in flattened.getpixel((60, 20)))
 
 
 @pytest.mark.parametrize(("notes_as", "kind"), [("folder", "folder_entry"), ("encounter_note", "encounter_note")])
