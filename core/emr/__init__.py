@@ -2,7 +2,8 @@
 
 ``settings`` reads and saves the site's EMR settings; ``queue`` finds what the portal left and keeps
 the import queue; ``importer`` turns one queue item into chart entries (``chart``) or files in an
-import folder (``dropfolder``), converting files for Accuro (``convert``, ``textpdf``); ``jobs`` is
+import folder (``dropfolder``), converting files for Accuro (``convert``
+with ``images``, ``textpdf`` and ``tiffpdf``, the last two writing PDFs through ``pdfwrite``); ``jobs`` is
 the worker's periodic job; ``retention`` deletes portal copies some days after an import.
 """
 

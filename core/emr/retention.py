@@ -1,9 +1,10 @@
-"""Minimisation after import: the portal's copies of replies and patient files are deleted a set
-number of days after a successful import (site setting ``portal_retention_days``; none: kept).
+"""Minimisation after import: the portal's copies of replies, patient files and completed eForms'
+answers are deleted a set number of days after a successful import (site setting
+``portal_retention_days``; none: kept).
 
-Only the encrypted blobs go (the rows stay, marked ``purged_at``, so the queue and reports still
-add up); the chart entries, which are the record, and the audit trail stay. Each purge writes one
-audit entry per item. Idempotent: a purged copy is not purged again.
+Only the encrypted blobs go (the rows stay, replies and files marked ``purged_at``, forms still
+"completed", so the queue and reports still add up); the chart entries, which are the record, and
+the audit trail stay. Each purge writes one audit entry per item. Idempotent: a purged copy is not purged again.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from core import audit
-from core.db.models import Attachment, ImportItem, Reply, utcnow
+from core.db.models import Attachment, FormRequest, ImportItem, Reply, utcnow
 from core.emr.settings import read_settings
 from core.uow import UnitOfWork
 
 ACTOR = "emr-retention"
 BATCH = 500
-MODELS = {"reply": (Reply, "body_ciphertext"), "attachment": (Attachment, "ciphertext")}
+# kind → (portal row, its encrypted copy, whether the row records when it was purged)
+MODELS = {"reply": (Reply, "body_ciphertext", True), "attachment": (Attachment, "ciphertext", True),
+          "form": (FormRequest, "answers_ciphertext", False)}
 
 
 def purge_imported_copies(uow: UnitOfWork, *, now: datetime | None = None, batch: int = BATCH) -> int:
@@ -31,7 +34,7 @@ def purge_imported_copies(uow: UnitOfWork, *, now: datetime | None = None, batch
         return 0
     cutoff = now - timedelta(days=days)
     purged: list[tuple[int | None, dict[str, object]]] = []
-    for kind, (model, blob) in MODELS.items():
+    for kind, (model, blob, dated) in MODELS.items():
         rows = session.execute(
             select(model.id, ImportItem.patient_id, ImportItem.id)
             .join(ImportItem, (ImportItem.kind == kind) & (ImportItem.source_id == model.id))
@@ -44,7 +47,7 @@ def purge_imported_copies(uow: UnitOfWork, *, now: datetime | None = None, batch
         # The blob is never read: an UPDATE clears it (and skips a copy purged meanwhile).
         session.execute(update(model).where(model.id.in_([source_id for source_id, _p, _i in rows]),
                                             getattr(model, blob).is_not(None))
-                        .values({blob: None, "purged_at": now}))
+                        .values({blob: None, "purged_at": now} if dated else {blob: None}))
         purged += [(patient_id, {"kind": kind, "source_id": source_id, "item_id": item_id, "retention_days": days})
                    for source_id, patient_id, item_id in rows]
     if purged:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 
+from core.emr.pdfwrite import PdfFile, page_tree
+
 PAGE_WIDTH, PAGE_HEIGHT = 612, 792  # US Letter, points
 MARGIN = 54
 FONT_SIZE = 10
@@ -56,28 +58,16 @@ def text_to_pdf(text: str, *, title: str = "") -> bytes:
     """A PDF holding ``text`` over as many pages as it needs (one empty page for an empty text)."""
     lines = wrap(text)
     pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
-    objects: list[bytes] = []  # object n is objects[n - 1]
-    page_ids = [5 + 2 * i for i in range(len(pages))]
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    kids = " ".join(f"{pid} 0 R" for pid in page_ids)
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode("ascii"))
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
-    objects.append(b"<< /Producer (Accueil) /Title " + _encode(title) + b" >>")
+    pdf = PdfFile()
+    catalog, tree = pdf.reserve(), pdf.reserve()
+    font = pdf.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
+    info = pdf.add(b"<< /Producer (Accueil) /Title " + _encode(title) + b" >>")
+    kids = []
     for page_lines in pages:
-        content_id = len(objects) + 2
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] "
-                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>".encode("ascii"))
-        stream = zlib.compress(_page_stream(page_lines))
-        objects.append(f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode("ascii")
-                       + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode("ascii") + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode("ascii")
-    out += b"".join(f"{offset:010d} 00000 n \n".encode("ascii") for offset in offsets)
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 4 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-            .encode("ascii"))
-    return bytes(out)
+        contents = pdf.add_stream(b"/Filter /FlateDecode", zlib.compress(_page_stream(page_lines)))
+        kids.append(pdf.add(f"<< /Type /Page /Parent {tree} 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] "
+                            f"/Resources << /Font << /F1 {font} 0 R >> >> /Contents {contents} 0 R >>"
+                            .encode("ascii")))
+    pdf.write(catalog, f"<< /Type /Catalog /Pages {tree} 0 R >>".encode("ascii"))
+    pdf.write(tree, page_tree(kids))
+    return pdf.finish(catalog, info)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
@@ -109,16 +110,24 @@ def test_accuro_files_converted_into_the_folder_with_an_active_task(app: Accueil
     configure(app, profile="accuro", consult_notes_as="completed", folder="Patient", subfolder="Messagerie")
     emr_files.reply(app, message_id, "", (("notes.txt", emr_files.FRENCH_TEXT.encode()),
                                           ("scan.bmp", emr_files.bmp()),
-                                          ("requisition.tiff", emr_files.multipage_tiff(2))))
+                                          ("requisition.tiff", emr_files.multipage_tiff(2)),
+                                          ("genou.jpg", emr_files.rotated_jpeg()),
+                                          ("photo.png", emr_files.png_with_alpha())))
     run(app)
     entries = chart(app, patient_id)
     documents = [e for e in entries if e.kind == "document"]
     tasks = [e for e in entries if e.kind == "task"]
-    assert [d.document_name for d in documents] == ["notes.pdf", "scan.jpg", "requisition.pdf"]
+    assert [d.document_name for d in documents] == ["notes.pdf", "scan.jpg", "requisition.pdf", "genou.jpg",
+                                                    "photo.jpg"]
     assert {(d.folder, d.subfolder) for d in documents} == {("Patient", "Messagerie")}
-    assert [t.state for t in tasks] == ["active"] * 3  # a file's task is always active
+    assert [t.state for t in tasks] == ["active"] * 5  # a file's task is always active
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(document(app, documents[0]))).pages)
     assert text == emr_files.FRENCH_TEXT
+    assert len(PdfReader(io.BytesIO(document(app, documents[2])), strict=True).pages) == 2
+    upright = Image.open(io.BytesIO(document(app, documents[3])))
+    assert upright.format == "JPEG" and upright.size == (40, 80)  # stored turned, as the photo was taken
+    flattened = Image.open(io.BytesIO(document(app, documents[4])))
+    assert flattened.format == "JPEG" and all(channel > 240 for channel in flattened.getpixel((60, 20)))
 
 
 @pytest.mark.parametrize(("notes_as", "kind"), [("folder", "folder_entry"), ("encounter_note", "encounter_note")])
@@ -198,12 +207,11 @@ def test_the_same_reply_imported_twice_gives_one_chart_entry(app: Accueil, patie
     assert len(chart(app, patient_id)) == 1
 
 
-def test_completed_forms_are_imported_as_consult_notes(app: Accueil, patient: tuple[int, int]) -> None:
+def complete_form(app: Accueil, message_id: int) -> int:
+    """The first eForm, attached to the message and completed by the patient; returns the request id."""
     from core.db.models import EForm, FormRequest
     from core.messaging.patient_actions import record_form_completed
 
-    patient_id, message_id = patient
-    configure(app, profile="oscar_pro")
     with app.uow(write=True) as uow:
         eform = uow.session.scalars(select(EForm).order_by(EForm.id)).first()
         request = FormRequest(message_id=message_id, eform_id=eform.id)
@@ -219,6 +227,13 @@ def test_completed_forms_are_imported_as_consult_notes(app: Accueil, patient: tu
                                       "2025-01-02" if kind == "date" else "Réponse à l’essai")
     with app.uow(write=True) as uow:
         record_form_completed(uow, request_id, answers, language="fr", settings=app.settings, cipher=app.cipher)
+    return request_id
+
+
+def test_completed_forms_are_imported_as_consult_notes(app: Accueil, patient: tuple[int, int]) -> None:
+    patient_id, message_id = patient
+    configure(app, profile="oscar_pro")
+    complete_form(app, message_id)
     run(app)
     [entry] = chart(app, patient_id)
     assert entry.kind == "progress_note" and entry.title == "eForm completed by the patient"
@@ -272,6 +287,29 @@ def test_portal_copies_are_purged_after_the_retention_period(app: Accueil, patie
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "emr.portal_copy_purged")) == 2
     assert len(chart(app, patient_id)) == 3  # the record stays
+    assert run_emr_import(app, now + timedelta(days=9)) == 0
+
+
+def test_completed_form_answers_are_purged_after_the_retention_period(app: Accueil,
+                                                                      patient: tuple[int, int]) -> None:
+    from core.db.models import FormRequest
+
+    patient_id, message_id = patient
+    configure(app, retention_days=7)
+    request_id = complete_form(app, message_id)
+    now = utcnow()
+    run_emr_import(app, now)
+    [entry] = chart(app, patient_id)
+    answers_in_chart = body(app, entry)
+    assert run_emr_import(app, now + timedelta(days=6)) == 0
+    assert run_emr_import(app, now + timedelta(days=8)) == 1
+    with app.uow() as uow:
+        request = uow.session.get(FormRequest, request_id)
+        assert request.answers_ciphertext is None and request.state == "completed"  # reports still count it
+        [audited] = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "emr.portal_copy_purged"))
+        assert audited.patient_id == patient_id and audited.detail["kind"] == "form"
+    [kept] = chart(app, patient_id)
+    assert kept.id == entry.id and body(app, kept) == answers_in_chart  # the record keeps the answers
     assert run_emr_import(app, now + timedelta(days=9)) == 0
 
 

@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from core.emr.convert import DAMAGED_PDF, ENCRYPTED_PDF, TOO_LARGE, ConversionFailed, check_pdf, prepare
+from core.emr.convert import (
+    DAMAGED_IMAGE,
+    DAMAGED_PDF,
+    ENCRYPTED_PDF,
+    TOO_LARGE,
+    ConversionFailed,
+    check_pdf,
+    prepare,
+)
 from core.emr.textpdf import CHARS_PER_LINE, text_to_pdf, wrap
 from tests import emr_files
 
@@ -130,3 +138,70 @@ def test_a_png_just_over_the_pixel_limit_is_refused_before_decoding() -> None:
 def test_a_damaged_image_fails_with_a_reason() -> None:
     with pytest.raises(ConversionFailed):
         prepare("accuro", "photo.png", "png", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+
+
+def test_a_sideways_png_with_transparency_is_turned_upright_and_flattened_on_white() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.open(io.BytesIO(emr_files.png_with_alpha(80, 40))).save(out, "PNG", exif=exif)
+    prepared = prepare("accuro", "photo.png", "png", out.getvalue())
+    assert prepared is not None
+    image = Image.open(io.BytesIO(prepared.data))
+    assert image.size == (40, 80)
+    top, bottom = image.getpixel((20, 10)), image.getpixel((20, 70))
+    assert top[1] > 90 and top[0] < 60  # the opaque green half, turned to the top
+    assert all(channel > 240 for channel in bottom)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_cut_off_jpeg_fails_with_a_reason(orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.effect_noise((400, 300), 40).convert("RGB").save(out, "JPEG", exif=exif)
+    with pytest.raises(ConversionFailed) as failure:
+        prepare("accuro", "genou.jpg", "jpg", out.getvalue()[:len(out.getvalue()) // 2])
+    assert failure.value.reason == DAMAGED_IMAGE
+
+
+def grey_jpeg(size: tuple[int, int], orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image = Image.new("L", size, 200)
+    image.paste(30, (0, 0, size[0] // 2, size[1] // 3))  # a dark block at the top left
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=80)
+    return out.getvalue()
+
+
+def test_an_upright_jpeg_of_up_to_40_megapixels_is_kept_as_sent() -> None:
+    photo = grey_jpeg((6100, 4100))  # 25 megapixels: over the decoding limit, under the portal's
+    prepared = prepare("accuro", "photo.jpg", "jpg", photo)
+    assert prepared is not None and prepared.data == photo
+    with pytest.raises(ConversionFailed) as failure:
+        prepare("accuro", "photo.jpg", "jpg", grey_jpeg((7000, 6000)))  # 42 megapixels
+    assert failure.value.reason == TOO_LARGE
+
+
+def test_a_large_sideways_jpeg_is_turned_at_half_size() -> None:
+    prepared = prepare("accuro", "photo.jpg", "jpg", grey_jpeg((5200, 3900), orientation=6))
+    assert prepared is not None
+    image = Image.open(io.BytesIO(prepared.data))
+    assert image.size == (1950, 2600) and image.getexif().get(0x0112, 1) == 1
+    assert image.getpixel((1900, 100)) < 60 and image.getpixel((100, 100)) > 180  # the block turned to the top right
+
+
+def test_a_large_transparent_png_is_flattened_at_half_size() -> None:
+    image = Image.new("P", (5000, 3000), 1)
+    image.putpalette([0, 0, 0, 20, 140, 60] + [0] * 762)
+    image.paste(0, (2500, 0, 5000, 3000))  # the right half is colour 0, transparent
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=0)
+    prepared = prepare("accuro", "plan.png", "png", out.getvalue())
+    assert prepared is not None
+    result = Image.open(io.BytesIO(prepared.data))
+    assert result.size == (2500, 1500)
+    assert all(channel > 240 for channel in result.getpixel((2000, 700)))  # transparent → white
+    left = result.getpixel((500, 700))
+    assert left[1] > 110 and left[0] < 50
