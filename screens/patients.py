@@ -16,6 +16,9 @@ palette selects every patient matching the search or clears the marks. The count
 says how many are marked; ``selected_patient_ids`` is what bulk actions take. The table holds
 one bounded page and fetches the next when the highlight nears its end (keyset paging), so a
 search matching 100,000 patients opens as fast as one matching ten.
+
+Ctrl+N (or the palette's "patient: find or create by health number") opens
+``screens.patient_find``: find a patient by health number, or create the record (PT-4).
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ class PatientsScreen(Screen[None]):
                 tooltip=N_("Open the highlighted patient's record.")),
         Binding("escape", "clear_search", N_("Clear"), id="patients.clear", priority=True,
                 tooltip=N_("Clear the search box and the results.")),
+        Binding("ctrl+n", "find_or_create", N_("Health no."), id="patients.find_or_create", priority=True,
+                tooltip=N_("Find a patient by health number, or create the record when nobody has it.")),
         Binding("space", "toggle_mark", N_("Mark"), id="patients.mark", show=False, priority=True,
                 tooltip=N_("After the arrows: mark or unmark the highlighted patient for a bulk action.")),
         Binding("shift+down", "extend_marks(1)", N_("Mark down"), id="patients.mark_down", show=False,
@@ -364,6 +369,16 @@ class PatientsScreen(Screen[None]):
     def action_clear_search(self) -> None:
         self.search_input.value = ""
         self.search_input.focus()
+
+    def action_find_or_create(self) -> None:
+        from screens.patient_find import FindOrCreateScreen  # not needed to draw the first screen
+        from screens.patient_view import PatientViewScreen
+
+        def created(patient_id: int | None) -> None:
+            if patient_id is not None:
+                self.app.push_screen(PatientViewScreen(patient_id))
+
+        self.app.push_screen(FindOrCreateScreen(), created)
 
     def action_open_patient(self) -> None:
         table = self.results
