@@ -269,7 +269,8 @@ class FindOrCreateScreen(Screen[int | None]):
             return
         details = self.form.details(self.province, self.number, self.accueil_app.clock.today())
         if isinstance(details, str):
-            self._say_form(details)
+            shown_above = details in str(self.query_one("#number-check", Static).render())
+            self._say_form(_("Not created: see the message under the health number.") if shown_above else details)
             return
         self._say_form(_("Creating the record…"), style="$text-muted")
         self._create(accueil, details)

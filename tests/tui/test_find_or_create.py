@@ -174,7 +174,7 @@ async def test_quebec_number_is_checked_against_the_name_birth_and_sex(make_app:
         assert check_line(screen) == "The birth date inside this Quebec health number does not match the patient's."
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "does not match the patient's." in str(screen.query_one("#form-check").render())
+        assert "Not created: see the message under the health number." in str(screen.query_one("#form-check").render())
         assert isinstance(app.screen, FindOrCreateScreen)
     with clinic.uow() as uow:
         assert uow.session.scalar(select(Patient.id).where(Patient.health_key == "LEVA90521401")) is None
@@ -213,3 +213,22 @@ async def test_the_palette_opens_it_and_f1_explains_the_focused_field(make_app: 
         await pilot.press("escape", "shift+tab", "f1")  # the help closed, then on the province
         await settle(pilot)
         assert "Quebec and Ontario numbers are fully checked" in app.screen.topic.focus_text
+
+
+async def test_a_refusal_from_core_is_shown_in_french_and_nothing_is_created(make_app: AppFactory,
+                                                                            clinic: Accueil) -> None:
+    set_language("fr")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_find(pilot)
+        await choose_province(pilot, 1)
+        await pilot.press(*"1234 567 897", "enter")  # Ontario, nobody has it
+        await settle(pilot)
+        await pilot.press(*"Nguyen", "enter", *"Linh", "enter", *"1959-12-01", "tab", "tab", "tab", "tab", "tab")
+        await pilot.press("space", "ctrl+s")  # email consent ticked, but no email address
+        await settle(pilot)
+        assert str(screen.query_one("#form-check").render()) == \
+            "Le consentement aux courriels demande une adresse courriel."
+        assert isinstance(app.screen, FindOrCreateScreen)
+    with clinic.uow() as uow:
+        assert uow.session.scalar(select(Patient.id).where(Patient.health_key == "1234567897")) is None
