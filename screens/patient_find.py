@@ -27,8 +27,9 @@ from textual.worker import Worker, WorkerState
 from core.errors import AccueilError
 from core.i18n import _, get_language
 from screens.new_patient_form import PROVINCES, NewPatientForm, number_check, problem_text
+from screens.patients import cell_text
 from tui.errors import error_text
-from tui.formatting import display_name, fit
+from tui.formatting import display_name
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
 from tui.widgets.results_table import ResultsTable
@@ -238,9 +239,11 @@ class FindOrCreateScreen(Screen[int | None]):
         for label, width in ((N_("Birth date"), 10), (N_("Chart"), 8), (N_("Health no."), 15)):
             table.add_column(_(label), width=width)
         for patient in found:
-            table.add_row(fit(display_name(patient.last_name, patient.first_name, patient.preferred_name), name_width),
-                          patient.date_of_birth.isoformat() if patient.date_of_birth else "", fit(patient.chart_id, 8),
-                          fit(patient.health_number or "", 15), key=str(patient.id))
+            table.add_row(cell_text(display_name(patient.last_name, patient.first_name, patient.preferred_name),
+                                    name_width),
+                          cell_text(patient.date_of_birth.isoformat() if patient.date_of_birth else "", 10),
+                          cell_text(patient.chart_id, 8), cell_text(patient.health_number or "", 15),
+                          key=str(patient.id))
 
     @on(DataTable.RowSelected, "#matches")
     def _open(self, event: DataTable.RowSelected) -> None:

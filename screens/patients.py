@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -249,7 +250,8 @@ class PatientsScreen(Screen[None]):
         widths = [self._name_width] + [w for _key, _label, w in FIXED_COLUMNS]
         for patient in rows:
             cells = self._cells(patient)
-            self.results.add_row(*(fit(cell, w) for cell, w in zip(cells, widths, strict=True)), key=str(patient.id))
+            self.results.add_row(*(cell_text(cell, w) for cell, w in zip(cells, widths, strict=True)),
+                                 key=str(patient.id))
 
     def _cells(self, patient: PatientSummary) -> tuple[str, ...]:
         name, *rest = summary_cells(patient)
@@ -307,7 +309,7 @@ class PatientsScreen(Screen[None]):
         by_id = {patient.id: patient for patient in self._rows}
         for patient_id in patient_ids:
             if patient_id in by_id:
-                name = fit(self._cells(by_id[patient_id])[0], self._name_width)
+                name = cell_text(self._cells(by_id[patient_id])[0], self._name_width)
                 self.results.update_cell(str(patient_id), "name", name)
         self._set_count(self._count_text)
 
@@ -391,6 +393,12 @@ class PatientsScreen(Screen[None]):
             self.app.push_screen(PatientViewScreen(int(row_key.value)))
 
 
+def cell_text(value: str, width: int) -> Text:
+    """A cell as plain text: DataTable reads a ``str`` cell as Rich markup, which costs a parse per cell
+    on every page and would drop a ``[…]`` in a name (or fail on ``[/]``)."""
+    return Text(fit(value, width), no_wrap=True, end="")
+
+
 def summary_cells(patient: PatientSummary) -> tuple[str, str, str, str, str]:
     return (
         display_name(patient.last_name, patient.first_name, patient.preferred_name),
@@ -401,4 +409,4 @@ def summary_cells(patient: PatientSummary) -> tuple[str, str, str, str, str]:
     )
 
 
-__all__ = ["PatientsScreen", "summary_cells"]
+__all__ = ["PatientsScreen", "cell_text", "summary_cells"]
