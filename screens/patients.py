@@ -74,7 +74,8 @@ class PatientsScreen(Screen[None]):
     AUTO_FOCUS = "#search"
     SCREEN_HELP: ClassVar[str] = N_(
         "Find a patient: type part of a name, a chart ID, a health number, a phone number or a date of "
-        "birth. The arrows move in the results while you type; Enter opens the highlighted record.")
+        "birth. The arrows move in the results while you type; Enter opens the highlighted record. Ctrl+N "
+        "finds a patient by health number, or creates the record.")
     FIELD_HELP: ClassVar[dict[str, str]] = {
         "search": N_("The search box: accents, apostrophes and hyphens do not matter."),
     }
@@ -92,7 +93,8 @@ class PatientsScreen(Screen[None]):
                 tooltip=N_("Open the highlighted patient's record.")),
         Binding("escape", "clear_search", N_("Clear"), id="patients.clear", priority=True,
                 tooltip=N_("Clear the search box and the results.")),
-        Binding("ctrl+n", "find_or_create", N_("Health no."), id="patients.find_or_create", priority=True,
+        # Not in the footer, whose 80 columns are full (F1 and the palette list it, the help text names it).
+        Binding("ctrl+n", "find_or_create", N_("Health no."), id="patients.find_or_create", show=False, priority=True,
                 tooltip=N_("Find a patient by health number, or create the record when nobody has it.")),
         Binding("space", "toggle_mark", N_("Mark"), id="patients.mark", show=False, priority=True,
                 tooltip=N_("After the arrows: mark or unmark the highlighted patient for a bulk action.")),
