@@ -27,9 +27,8 @@ from textual.worker import Worker, WorkerState
 from core.errors import AccueilError
 from core.i18n import _, get_language
 from screens.new_patient_form import PROVINCES, NewPatientForm, number_check, problem_text
-from screens.patients import cell_text
 from tui.errors import error_text
-from tui.formatting import display_name
+from tui.formatting import cell_text, display_name
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
 from tui.widgets.results_table import ResultsTable

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,7 +35,7 @@ from textual.worker import Worker, WorkerState
 
 from core.i18n import _
 from tui.errors import error_text
-from tui.formatting import display_name, fit
+from tui.formatting import cell_text, display_name
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
 from tui.widgets.results_table import ResultsTable
@@ -378,10 +377,9 @@ class PatientsScreen(Screen[None]):
         from screens.patient_find import FindOrCreateScreen  # not needed to draw the first screen
         from screens.patient_view import PatientViewScreen
 
-        def created(patient_id: int | None) -> None:
+        def created(patient_id: int | None) -> None:  # the new record opens as if chosen from the results
             if patient_id is not None:
                 self.app.push_screen(PatientViewScreen(patient_id))
-
         self.app.push_screen(FindOrCreateScreen(), created)
 
     def action_open_patient(self) -> None:
@@ -395,12 +393,6 @@ class PatientsScreen(Screen[None]):
             self.app.push_screen(PatientViewScreen(int(row_key.value)))
 
 
-def cell_text(value: str, width: int) -> Text:
-    """A cell as plain text: DataTable reads a ``str`` cell as Rich markup, which costs a parse per cell
-    on every page and would drop a ``[…]`` in a name (or fail on ``[/]``)."""
-    return Text(fit(value, width), no_wrap=True, end="")
-
-
 def summary_cells(patient: PatientSummary) -> tuple[str, str, str, str, str]:
     return (
         display_name(patient.last_name, patient.first_name, patient.preferred_name),
@@ -411,4 +403,4 @@ def summary_cells(patient: PatientSummary) -> tuple[str, str, str, str, str]:
     )
 
 
-__all__ = ["PatientsScreen", "cell_text", "summary_cells"]
+__all__ = ["PatientsScreen", "summary_cells"]
