@@ -107,7 +107,8 @@ class NewPatientForm(Vertical):
     NewPatientForm { height: auto; }
     NewPatientForm Horizontal { height: 1; }
     NewPatientForm Label { width: 22; color: $text-muted; }
-    NewPatientForm Input, NewPatientForm Select { width: 1fr; }
+    NewPatientForm Input { width: 1fr; }
+    NewPatientForm Select { width: 34; }
     NewPatientForm Checkbox { width: 1fr; height: 1; border: none; padding: 0; }
     """
 
