@@ -102,6 +102,16 @@ def search(session: Session, wanted: AuditFilter, *, zone: str, actor: str, limi
     return rows
 
 
+def patient_entries(session: Session, patient_id: int, *, limit: int) -> list[AuditRow]:
+    """The newest ``limit`` entries about one patient (the patient view's access log, PT-5).
+
+    Not audited here: the caller shows them inside the record, whose opening it audits.
+    """
+    statement, _pid = _statement(session, AuditFilter(), "UTC")
+    found = session.execute(statement.where(AuditEntry.__table__.c.patient_id == patient_id).limit(limit)).all()
+    return [AuditRow(r.id, r.at, r.actor, r.action, r.chart_id, _detail(r.detail)) for r in found]
+
+
 def safe_cell(value: object) -> str:
     """A CSV cell a spreadsheet shows as text: formulas, DDE and the like get a leading '."""
     text = "" if value is None else str(value)

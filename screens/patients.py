@@ -16,6 +16,9 @@ palette selects every patient matching the search or clears the marks. The count
 says how many are marked; ``selected_patient_ids`` is what bulk actions take. The table holds
 one bounded page and fetches the next when the highlight nears its end (keyset paging), so a
 search matching 100,000 patients opens as fast as one matching ten.
+
+Ctrl+N (or the palette's "patient: find or create by health number") opens
+``screens.patient_find``: find a patient by health number, or create the record (PT-4).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from textual.worker import Worker, WorkerState
 
 from core.i18n import _
 from tui.errors import error_text
-from tui.formatting import display_name, fit
+from tui.formatting import cell_text, display_name
 from tui.i18n import N_, translate_bindings
 from tui.widgets.footer import KeyFooter
 from tui.widgets.results_table import ResultsTable
@@ -70,7 +73,8 @@ class PatientsScreen(Screen[None]):
     AUTO_FOCUS = "#search"
     SCREEN_HELP: ClassVar[str] = N_(
         "Find a patient: type part of a name, a chart ID, a health number, a phone number or a date of "
-        "birth. The arrows move in the results while you type; Enter opens the highlighted record.")
+        "birth. The arrows move in the results while you type; Enter opens the highlighted record. Ctrl+N "
+        "finds a patient by health number, or creates the record.")
     FIELD_HELP: ClassVar[dict[str, str]] = {
         "search": N_("The search box: accents, apostrophes and hyphens do not matter."),
     }
@@ -88,6 +92,9 @@ class PatientsScreen(Screen[None]):
                 tooltip=N_("Open the highlighted patient's record.")),
         Binding("escape", "clear_search", N_("Clear"), id="patients.clear", priority=True,
                 tooltip=N_("Clear the search box and the results.")),
+        # Not in the footer, whose 80 columns are full (F1 and the palette list it, the help text names it).
+        Binding("ctrl+n", "find_or_create", N_("Health no."), id="patients.find_or_create", show=False, priority=True,
+                tooltip=N_("Find a patient by health number, or create the record when nobody has it.")),
         Binding("space", "toggle_mark", N_("Mark"), id="patients.mark", show=False, priority=True,
                 tooltip=N_("After the arrows: mark or unmark the highlighted patient for a bulk action.")),
         Binding("shift+down", "extend_marks(1)", N_("Mark down"), id="patients.mark_down", show=False,
@@ -244,7 +251,8 @@ class PatientsScreen(Screen[None]):
         widths = [self._name_width] + [w for _key, _label, w in FIXED_COLUMNS]
         for patient in rows:
             cells = self._cells(patient)
-            self.results.add_row(*(fit(cell, w) for cell, w in zip(cells, widths, strict=True)), key=str(patient.id))
+            self.results.add_row(*(cell_text(cell, w) for cell, w in zip(cells, widths, strict=True)),
+                                 key=str(patient.id))
 
     def _cells(self, patient: PatientSummary) -> tuple[str, ...]:
         name, *rest = summary_cells(patient)
@@ -302,7 +310,7 @@ class PatientsScreen(Screen[None]):
         by_id = {patient.id: patient for patient in self._rows}
         for patient_id in patient_ids:
             if patient_id in by_id:
-                name = fit(self._cells(by_id[patient_id])[0], self._name_width)
+                name = cell_text(self._cells(by_id[patient_id])[0], self._name_width)
                 self.results.update_cell(str(patient_id), "name", name)
         self._set_count(self._count_text)
 
@@ -364,6 +372,15 @@ class PatientsScreen(Screen[None]):
     def action_clear_search(self) -> None:
         self.search_input.value = ""
         self.search_input.focus()
+
+    def action_find_or_create(self) -> None:
+        from screens.patient_find import FindOrCreateScreen  # not needed to draw the first screen
+        from screens.patient_view import PatientViewScreen
+
+        def created(patient_id: int | None) -> None:  # the new record opens as if chosen from the results
+            if patient_id is not None:
+                self.app.push_screen(PatientViewScreen(patient_id))
+        self.app.push_screen(FindOrCreateScreen(), created)
 
     def action_open_patient(self) -> None:
         table = self.results

@@ -64,6 +64,9 @@ class PatientCommands(AreaProvider):
          "command_patient_search"),
         (N_("patient: write a message"), N_("Write a secure message to the open patient or the selected patients."),
          "command_compose"),
+        (N_("patient: find or create by health number"),
+         N_("Look a health number up; create the patient's record when nobody has it."),
+         "command_patients:action_find_or_create"),
         (N_("patient: import a CSV file"), N_("Add or update patients from an EMR export, with progress and a "
                                               "row-numbered problem report."), "command_patient_import"),
         (N_("patient: mark every patient matching the search"),

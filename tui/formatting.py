@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.text import Text
 
 
 def display_name(last: str, first: str, preferred: str | None) -> str:
@@ -22,4 +23,10 @@ def fit(text: str, width: int) -> str:
     return text + "…"
 
 
-__all__ = ["display_name", "fit"]
+def cell_text(value: str, width: int) -> Text:
+    """A table cell as plain text, cut to ``width``: DataTable reads a ``str`` cell as Rich markup, which
+    costs a parse per cell on every page and would drop a ``[…]`` in a name (or fail on ``[/]``)."""
+    return Text(fit(value, width), no_wrap=True, end="")
+
+
+__all__ = ["cell_text", "display_name", "fit"]

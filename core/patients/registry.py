@@ -13,6 +13,7 @@ from core.db.models import Patient, utcnow
 from core.errors import InvalidInput
 from core.uow import UnitOfWork
 
+from .contact import EMAIL
 from .health_numbers import HealthNumberError, parse_health_number
 from .keys import fold, phone_key
 from .search import PatientSummary, summaries_where
@@ -30,6 +31,8 @@ class NewPatient:
     email: str | None = None
     phone: str | None = None
     chart_id: str | None = None  # the EMR's chart number when known; else one is made up (ACC-…)
+    email_consent: bool = False  # consents given at the desk are dated now
+    marketing_consent: bool = False
 
 
 def find_by_health_number(session: Session, province: str, number: str) -> list[PatientSummary]:
@@ -52,6 +55,11 @@ def create_patient(uow: UnitOfWork, details: NewPatient) -> int:
                                      birth=details.date_of_birth, sex=details.sex)
     except HealthNumberError as exc:
         raise InvalidInput(str(exc)) from None
+    email = (details.email or "").strip() or None
+    if email is not None and not EMAIL.match(email):
+        raise InvalidInput("This is not an email address: it needs a name, an @ and a domain such as example.com.")
+    if details.email_consent and email is None:
+        raise InvalidInput("Consent to email needs an email address.")
     session = uow.session
     if session.scalar(select(func.count()).where(Patient.health_key == parsed.key)):
         raise InvalidInput("A patient with this health number already exists: open it from the search instead.")
@@ -64,7 +72,9 @@ def create_patient(uow: UnitOfWork, details: NewPatient) -> int:
         health_province=parsed.province, health_version=parsed.version or None, health_key=parsed.key,
         last_name=last, first_name=first, last_key=fold(last), first_key=fold(first),
         date_of_birth=details.date_of_birth, sex=details.sex, language=details.language,
-        email=(details.email or "").strip() or None, phone=details.phone, phone_key=phone_key(details.phone),
+        email=email, phone=details.phone, phone_key=phone_key(details.phone),
+        email_consent=details.email_consent, email_consent_at=now if details.email_consent else None,
+        marketing_consent=details.marketing_consent, marketing_consent_at=now if details.marketing_consent else None,
         created_at=now, updated_at=now,
     )
     session.add(patient)
