@@ -199,8 +199,8 @@ class PatientViewScreen(Screen[None]):
             return
         from screens.confirm import ConfirmScreen
 
-        question = _("Purge {name} from the portal? Every link and portal session ends now, and unread "
-                     "messages, the clinic's files and pending forms are deleted from the portal. The EMR "
+        question = _("Purge {name} from the portal? Every link and portal session ends now, and the "
+                     "secure messages (read or not), the clinic's files and pending forms are deleted from the portal. The EMR "
                      "record is not touched.").format(name=display_name(self.record.last_name,
                                                                          self.record.first_name, None))
 
