@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import re
 from datetime import date
 from email import policy
 
@@ -87,7 +88,8 @@ def test_hostile_template_is_delivered_inert(clinic) -> None:
     for part in (text, stored.body_text, str(mail["Subject"])):
         assert "{{ ''.__class__.__mro__[1].__subclasses__() }}" in part  # never evaluated
         assert "{% for x in range(3) %}loop{% endfor %}" in part and "{{ 7*7 }}" in part
-        assert "49" not in part and "looploop" not in part and "<class" not in part
+        words = re.sub(r"https://\S+", "", part)  # the link's random token may hold any digits
+        assert "49" not in words and "looploop" not in words and "<class" not in words
     assert "alert" not in text.lower()
 
 
