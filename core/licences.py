@@ -94,8 +94,13 @@ def check_can_send(session: Session, user_id: int) -> None:
         raise NotAllowedToSend("Sending to patients needs a patient-engagement licence; this provider has none.")
     if user.role in SUPPORT_ROLES:
         licence = session.get(Licence, user.enabled_by_licence_id) if user.enabled_by_licence_id else None
-        if licence is not None and licence.active:
+        holder = session.get(User, licence.holder_user_id) if licence is not None else None
+        if licence is not None and licence.active and holder is not None and holder.active:
             return
+        if licence is not None and licence.active:  # the holder's account was disabled: the licence is idle
+            raise NotAllowedToSend(
+                f"The licence of {_holder_name(session, licence)}, which enables this support staff member, "
+                "belongs to a disabled account: enable that account or use another licence.")
         raise NotAllowedToSend(
             "This support staff member is not enabled by any licence: each provider's licence enables up to "
             f"{STAFF_PER_LICENCE} support staff.")

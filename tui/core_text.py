@@ -58,6 +58,14 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), 
      r"(?P<count>\d+) support staff\.$",
      N_("This support staff member is not enabled by any licence: each provider's licence enables up to "
         "{count} support staff.")),
+    (r"^The licence of (?P<holder>.*), which enables this support staff member, belongs to a disabled account: "
+     r"enable that account or use another licence\.$",
+     N_("The licence of {holder}, which enables this support staff member, belongs to a disabled account: "
+        "enable that account or use another licence.")),
+    (r"^The licence of (?P<holder>.*) already enables (?P<count>\d+) support staff, the most one licence allows: "
+     r"use another licence or free a place first\.$",
+     N_("The licence of {holder} already enables {count} support staff, the most one licence allows: "
+        "use another licence or free a place first.")),
     (r"^'(?P<name>.*)' is not an accepted type: accepted types are (?P<types>.*)\.$",
      N_("'{name}' is not an accepted type: accepted types are {types}.")),
     (r"^'(?P<name>.*)' is larger than 10 MB\.$", N_("'{name}' is larger than 10 MB.")),

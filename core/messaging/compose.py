@@ -41,7 +41,13 @@ from core.messaging.attachments import CheckedFile, check_files
 from core.messaging.mime import EmailBuilder
 from core.messaging.recipients import Recipient, lookups, portal_references, render_context, skip_reason
 from core.messaging.recipients import load_recipients as _patients
-from core.messaging.render import RenderedMessage, render_message
+from core.messaging.render import (
+    RenderContext,
+    RenderedMessage,
+    find_placeholders,
+    render_message,
+    render_plain,
+)
 from core.outbox.queue import OutboxRequest, enqueue_many
 from core.outbox.worker import email_payload
 from core.sender.identity import sender_for
@@ -200,9 +206,9 @@ def preview_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings) -> Previ
     first = None
     for patient in reachable:
         # Every recipient is rendered, so a missing value anywhere is caught before Send.
-        rendered = render_message(draft.subject, draft.salutation, draft.body_html,
-                                  render_context(patient, site, settings, found[patient.id],
-                                           settings.portal_base_url + "/m/…"))
+        context = render_context(patient, site, settings, found[patient.id], settings.portal_base_url + "/m/…")
+        rendered = render_message(draft.subject, draft.salutation, draft.body_html, context)
+        _secure_text(draft, context)
         first = first or rendered
     return Preview(len(reachable), skipped, first, from_header(site, settings)[0], _warnings(draft))
 
@@ -220,6 +226,15 @@ class _Outgoing:
     row: dict[str, Any]
     email: bytes
     envelope: str
+    secure: str | None
+
+
+def _secure_text(draft: Draft, context: RenderContext) -> str | None:
+    """The secure message for one patient: its placeholders filled (a problem stops the send, as
+    in the email); without placeholders, the text as typed."""
+    if draft.secure_message is None or not find_placeholders(draft.secure_message):
+        return draft.secure_message
+    return render_plain(draft.secure_message, context)
 
 
 def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: SiteCipher) -> SendResult:
@@ -252,9 +267,8 @@ def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Si
         ids = [by_header[item.row["message_id_header"]] for item in outgoing]
     if draft.secure_message:
         session.execute(insert(cast(Table, SecureContent.__table__)), [
-            {"message_id": message_id,
-             "ciphertext": cipher.encrypt_text(draft.secure_message, context="secure_content")}
-            for message_id in ids])
+            {"message_id": message_id, "ciphertext": cipher.encrypt_text(item.secure or "", context="secure_content")}
+            for message_id, item in zip(ids, outgoing, strict=True)])
     requests: dict[int, list[int]] = {message_id: [] for message_id in ids}
     if forms:
         request_rows: list[dict[str, Any]] = [{"message_id": message_id, "eform_id": form.id, "state": "pending"}
@@ -327,8 +341,9 @@ def _build(session: Session, draft: Draft, patients: list[Recipient], site: Site
         token = secrets.token_urlsafe(32)  # 256 bits
         marker = "LINK-" + secrets.token_hex(16)
         link = f"{base}/m/{marker}"
-        rendered = render_message(draft.subject, draft.salutation, draft.body_html,
-                                  render_context(patient, site, settings, found[patient.id], link))
+        context = render_context(patient, site, settings, found[patient.id], link)
+        rendered = render_message(draft.subject, draft.salutation, draft.body_html, context)
+        secure = _secure_text(draft, context)
         message_id_header = make_msgid(domain=domain)
         to = patient.email or ""
         email = identity.sign(builder.build(  # [weblink] may be in the subject too
@@ -344,7 +359,7 @@ def _build(session: Session, draft: Draft, patients: list[Recipient], site: Site
             "body_text": _redact(rendered.text, link), "options": options,
             "token_hash": hashlib.sha256(token.encode()).digest(), "token_expires_at": expires,
             "message_id_header": message_id_header, "delivery_state": "queued", "failed_checks": 0,
-            "created_at": now}, email, envelope))
+            "created_at": now}, email, envelope, _redact(secure, link) if secure else secure))
     return outgoing
 
 

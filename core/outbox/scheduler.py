@@ -37,6 +37,7 @@ JOBS: tuple[Job, ...] = (
     Job("EMR import", "core.emr.jobs:run_emr_import", timedelta(minutes=1)),
     Job("appointment reminders", "core.messaging.reminders:run_reminders", timedelta(minutes=5)),
     Job("push notifications", "core.campaigns.push:deliver_due", timedelta(seconds=5)),
+    Job("delivered/failed events", "core.messaging.delivery_events:run_delivery_events", timedelta(minutes=1)),
 )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from core.db.models import User
 from core.errors import InvalidInput
 from core.licences import NotAllowedToSend, check_can_send, enable_support_staff, grant_licence, list_licences
-from core.users import add_user
+from core.users import add_user, disable_user
 
 
 @pytest.fixture
@@ -70,3 +70,15 @@ def test_fourth_support_staff_is_refused_naming_the_licence(staff) -> None:
 def test_only_providers_and_nurses_hold_licences(staff) -> None:
     with staff.uow(write=True) as uow, pytest.raises(InvalidInput, match="Only a provider"):
         grant_licence(uow, "staff0")
+
+
+def test_support_staff_stop_when_the_licence_holder_is_disabled(staff) -> None:
+    with staff.uow(write=True) as uow:
+        licence = grant_licence(uow, "drcote")
+    with staff.uow(write=True) as uow:
+        enable_support_staff(uow, licence, "staff0")
+    assert can_send(staff, "staff0") is None
+    with staff.uow(write=True) as uow:
+        disable_user(uow, "drcote")
+    refusal = can_send(staff, "staff0")
+    assert "Dre Zoé Côté" in refusal and "disabled account" in refusal

@@ -109,6 +109,20 @@ def test_viewed_in_sequence(clinic) -> None:
     assert view(app, a, b) == 0  # viewing again tells nobody
 
 
+def test_a_notified_user_is_told_again_only_after_asking_again(clinic) -> None:
+    """The seed's exception: A, already notified, hears nothing about B's content or A's own later
+    message sent without a request, until A sends content with a notification requested again."""
+    app, patient, ids = clinic
+    a = send(app, patient, ids["usera"], notify_viewed=True)
+    view(app, a)
+    quiet = send(app, patient, ids["usera"])  # no notification asked this time
+    b = send(app, patient, ids["userb"], notify_viewed=True)
+    view(app, a, quiet, b)
+    assert told(app) == {"a:viewed": 1, "b:viewed": 1}
+    again = send(app, patient, ids["usera"], notify_viewed=True)
+    assert view(app, a, quiet, b, again) == 1
+    assert told(app) == {"a:viewed": 2, "b:viewed": 1}
+
 def test_viewed_at_the_same_time(clinic) -> None:
     app, patient, ids = clinic
     a = send(app, patient, ids["usera"], notify_viewed=True)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
-from textual.widgets import Input, OptionList, TextArea
+from textual.widgets import Checkbox, Input, OptionList, SelectionList, TextArea
 
 from core.bootstrap import Accueil
-from core.db.models import Attachment, Message, OutboxItem, Patient, User
+from core.db.models import Attachment, FormRequest, Message, OutboxItem, Patient, User
 from core.i18n import set_language
 from screens.compose import ComposeScreen
 from screens.compose_preview import PreviewScreen
@@ -248,3 +248,42 @@ async def test_a_large_selection_is_sent_in_batches(make_app: AppFactory, clinic
     with clinic.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Message)) == count
         assert uow.session.scalar(select(func.count(func.distinct(OutboxItem.message_id)))) == count
+
+
+async def test_eforms_and_every_option_reach_the_message(make_app: AppFactory, clinic: Accueil,
+                                                         consenting: None) -> None:
+    """The eForm picker, reply window (in days), notifications and identity checks, password included."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_compose(pilot, clinic, "100104")
+        write(screen, "Before your visit", "<p>Please fill in the form: [weblink]</p>")
+        screen.query_one("#eforms", SelectionList).select("health_questionnaire")
+        for box in ("allow-reply", "allow-attachment", "notify-viewed", "notify-completed"):
+            screen.query_one(f"#{box}", Checkbox).value = True
+        screen.query_one("#no-response", Input).value = "5"
+        screen.query_one("#checks", SelectionList).select("password")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen  # the password check without the password
+        assert "password the patient was given" in str(screen.query_one("#compose-status").content)
+        screen.query_one("#password", Input).value = "Tulipe-2025"
+        screen.query_one("#reply-until", Input).value = "2020-01-01"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "must end today or later" in str(screen.query_one("#compose-status").content)
+        screen.query_one("#reply-until", Input).value = "14"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, PreviewScreen)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    with clinic.uow() as uow:
+        options, message_id = uow.session.execute(select(Message.options, Message.id)).one()
+        forms = uow.session.scalar(select(func.count()).select_from(FormRequest)
+                                   .where(FormRequest.message_id == message_id))
+    assert forms == 1
+    assert {k: v for k, v in options.items() if k != "password_scrypt"} == {
+        "allow_reply": True, "allow_attachment": True, "reply_until": "2025-03-24", "notify_viewed": True,
+        "notify_completed": True, "notify_no_response_days": 5, "identity_checks": ["date_of_birth", "password"]}
+    assert "Tulipe-2025" not in str(options) and options["password_scrypt"]
