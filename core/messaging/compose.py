@@ -63,6 +63,9 @@ class MessageOptions:
     allow_reply: bool = False
     allow_attachment: bool = False  # independent of allow_reply (MS-1)
     reply_until: date | None = None
+    # A window typed as a number of days: it closes that many days after the message is sent (in the
+    # clinic's time zone), so a template keeps "30 days" rather than a date that will pass.
+    reply_days: int | None = None
     notify_viewed: bool = False
     notify_completed: bool = False
     notify_no_response_days: int | None = None
@@ -75,6 +78,8 @@ class MessageOptions:
             found.append("at least one identity check is needed")
         if "password" in self.identity_checks and not self.password:
             found.append("the password identity check needs the password given to the patient")
+        if self.reply_days is not None and not 0 <= self.reply_days <= 3650:
+            found.append("the reply window must be 0 to 3650 days")
         if self.notify_no_response_days is not None and not 1 <= self.notify_no_response_days <= 90:
             found.append("'notify if no response' must be between 1 and 90 days")
         return found
@@ -83,6 +88,7 @@ class MessageOptions:
         data: dict[str, object] = {
             "allow_reply": self.allow_reply, "allow_attachment": self.allow_attachment,
             "reply_until": self.reply_until.isoformat() if self.reply_until else None,
+            "reply_days": self.reply_days,
             "notify_viewed": self.notify_viewed, "notify_completed": self.notify_completed,
             "notify_no_response_days": self.notify_no_response_days,
             "identity_checks": list(self.identity_checks),

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -107,8 +107,12 @@ def record_form_completed(uow: UnitOfWork, form_request_id: int, answers: dict[s
 
 def reply_window(message: Message, *, timezone: str, now: datetime | None = None) -> ReplyWindow:
     options = message.options or {}
+    zone = ZoneInfo(timezone)
     closes = date.fromisoformat(options["reply_until"]) if options.get("reply_until") else None
-    today = (now or utcnow()).astimezone(ZoneInfo(timezone)).date()
+    if closes is None and options.get("reply_days") is not None:
+        sent = message.created_at if message.created_at.tzinfo else message.created_at.replace(tzinfo=UTC)
+        closes = sent.astimezone(zone).date() + timedelta(days=int(options["reply_days"]))
+    today = (now or utcnow()).astimezone(zone).date()
     expired = closes is not None and today > closes
     return ReplyWindow(bool(options.get("allow_reply")), bool(options.get("allow_attachment")), closes, expired)
 

@@ -79,6 +79,7 @@ def _options_from_data(data: dict[str, object]) -> MessageOptions:
     return MessageOptions(
         allow_reply=bool(data.get("allow_reply")), allow_attachment=bool(data.get("allow_attachment")),
         reply_until=date.fromisoformat(str(until)) if until else None,
+        reply_days=int(str(data["reply_days"])) if data.get("reply_days") is not None else None,
         notify_viewed=bool(data.get("notify_viewed")), notify_completed=bool(data.get("notify_completed")),
         notify_no_response_days=int(data["notify_no_response_days"]) if data.get("notify_no_response_days") else None,
         identity_checks=tuple(data.get("identity_checks") or ("date_of_birth",)))  # type: ignore[arg-type]

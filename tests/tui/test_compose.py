@@ -284,6 +284,6 @@ async def test_eforms_and_every_option_reach_the_message(make_app: AppFactory, c
                                    .where(FormRequest.message_id == message_id))
     assert forms == 1
     assert {k: v for k, v in options.items() if k != "password_scrypt"} == {
-        "allow_reply": True, "allow_attachment": True, "reply_until": "2025-03-24", "notify_viewed": True,
+        "allow_reply": True, "allow_attachment": True, "reply_until": None, "reply_days": 14, "notify_viewed": True,
         "notify_completed": True, "notify_no_response_days": 5, "identity_checks": ["date_of_birth", "password"]}
     assert "Tulipe-2025" not in str(options) and options["password_scrypt"]

@@ -119,7 +119,8 @@ class MessageForm(Vertical):
                               ("notify-viewed", options.notify_viewed),
                               ("notify-completed", options.notify_completed)):
             self.query_one(f"#{box_id}", Checkbox).value = value
-        self.query_one("#reply-until", Input).value = options.reply_until.isoformat() if options.reply_until else ""
+        until = options.reply_until.isoformat() if options.reply_until else ""
+        self.query_one("#reply-until", Input).value = str(options.reply_days) if options.reply_days is not None else until
         days = options.notify_no_response_days
         self.query_one("#no-response", Input).value = str(days) if days else ""
         checks = self.query_one("#checks", SelectionList)
@@ -146,7 +147,7 @@ class MessageForm(Vertical):
         options = MessageOptions(
             allow_reply=self.query_one("#allow-reply", Checkbox).value,
             allow_attachment=self.query_one("#allow-attachment", Checkbox).value,
-            reply_until=self._reply_until(today),
+            reply_until=self._reply_until(today), reply_days=self._reply_days(),
             notify_viewed=self.query_one("#notify-viewed", Checkbox).value,
             notify_completed=self.query_one("#notify-completed", Checkbox).value,
             notify_no_response_days=self._no_response_days(),
@@ -155,7 +156,12 @@ class MessageForm(Vertical):
                              self.query_one("#body", TextArea).text.strip(), secure or None,
                              tuple(str(code) for code in self.query_one("#eforms", SelectionList).selected), options)
 
+    def _reply_days(self) -> int | None:
+        text = self.query_one("#reply-until", Input).value.strip()
+        return int(text) if text.isdigit() else None
+
     def _reply_until(self, today: date) -> date | None:
+        """A typed date; a number of days is kept as such (:meth:`_reply_days`) and checked here only."""
         text = self.query_one("#reply-until", Input).value.strip()
         if not text:
             return None
@@ -166,7 +172,7 @@ class MessageForm(Vertical):
                               "reply-until") from None
         if until < today:
             raise FormProblem(_("The reply window must end today or later."), "reply-until")
-        return until
+        return None if text.isdigit() else until
 
     def _no_response_days(self) -> int | None:
         text = self.query_one("#no-response", Input).value.strip()
