@@ -70,3 +70,23 @@ def test_fourth_support_staff_is_refused_naming_the_licence(staff) -> None:
 def test_only_providers_and_nurses_hold_licences(staff) -> None:
     with staff.uow(write=True) as uow, pytest.raises(InvalidInput, match="Only a provider"):
         grant_licence(uow, "staff0")
+
+
+def test_the_refusals_read_in_the_users_language(staff) -> None:
+    from core.i18n import set_language
+
+    with staff.uow(write=True) as uow:
+        licence = grant_licence(uow, "drcote")
+    for n in range(3):
+        with staff.uow(write=True) as uow:
+            enable_support_staff(uow, licence, f"staff{n}")
+    try:
+        set_language("fr")
+        with staff.uow(write=True) as uow, pytest.raises(NotAllowedToSend) as caught:
+            enable_support_staff(uow, licence, "staff3")
+        with staff.uow(write=True) as uow, pytest.raises(InvalidInput) as refused:
+            grant_licence(uow, "drcote")
+    finally:
+        set_language("en")
+    assert caught.value.message.startswith("La licence de Dre Zoé Côté active déjà 3 membres")
+    assert refused.value.message == "Dre Zoé Côté détient déjà une licence."
