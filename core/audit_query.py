@@ -7,7 +7,8 @@ whose page lists patients' chart IDs (one ``audit.view`` per patient listed). ``
 writes the filtered entries as RFC 4180 CSV (CRLF, quoted as needed, UTF-8 with a BOM for
 spreadsheets), with a ``'`` before any cell a spreadsheet would take for a formula, into a new
 private file (mode 600, a random suffix in its name) from a read unit of work, then audits the
-export in a short write one; the file is deleted if anything fails. ``verify_text`` words
+export in a short write one (one entry per patient the file names, as a search does, and one for the
+export); the file is deleted if anything fails. ``verify_text`` words
 ``audit.verify``'s result for people.
 """
 
@@ -130,12 +131,18 @@ def export_csv(app: Accueil, wanted: AuditFilter, folder: Path, *, now: datetime
                 writer = csv.writer(handle, lineterminator="\r\n")
                 writer.writerow(HEADER)
                 ordered = statement.order_by(None).order_by(AuditEntry.id).execution_options(yield_per=1000)
+                listed: Counter[int] = Counter()
                 for row in uow.session.execute(ordered):
                     writer.writerow([safe_cell(v) for v in (
                         row.id, row.at.astimezone(UTC).isoformat(timespec="seconds"), row.actor, row.action,
                         row.chart_id, _detail(row.detail))])
                     count += 1
+                    if row.chart_id is not None:
+                        listed[row.patient_id] += 1
         with app.uow(write=True) as uow:
+            if patient_id is None and listed:  # the file names these patients: each export is in their trail
+                audit.record_many(uow.session, actor=uow.actor, action="audit.export", entries=[
+                    (pid, {"entries": n, **wanted.to_data()}) for pid, n in sorted(listed.items())])
             audit.record(uow.session, actor=uow.actor, action="audit.export", patient_id=patient_id,
                          detail={"entries": count, **wanted.to_data()})
             uow.commit()

@@ -119,3 +119,17 @@ def test_safe_cells_and_the_verify_wording() -> None:
     broken = verify_text(audit.ChainReport(False, 4, 5, "its content was changed after it was written"))
     assert broken == ("Audit trail BROKEN at entry 5: its content was changed after it was written "
                       "(4 entries verified before it).")
+
+
+def test_an_export_naming_patients_is_in_each_patients_trail(trail, tmp_path) -> None:
+    app, ids = trail
+    export_csv(app, AuditFilter(actor="usera"), tmp_path, now=utcnow())
+    with app.uow() as uow:
+        exports = uow.session.execute(select(AuditEntry.patient_id, AuditEntry.detail)
+                                      .where(AuditEntry.action == "audit.export").order_by(AuditEntry.id)).all()
+    assert sorted(((pid, d) for pid, d in exports if pid is not None), key=lambda e: e[0]) == sorted(
+        [(ids["C-1"], {"entries": 1, "actor": "usera"}), (ids["C-2"], {"entries": 1, "actor": "usera"})],
+        key=lambda e: e[0])
+    assert [d for pid, d in exports if pid is None] == [{"entries": 2, "actor": "usera"}]
+    rows = run_search(app, AuditFilter(chart_id="C-1"))  # who saw this record: the export is there
+    assert ("audit.export", "C-1") in [(r.action, r.chart_id) for r in rows]
