@@ -184,8 +184,10 @@ def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher, pas
                      detail={"rotation_id": rotation_id, "rows": rows, "unreadable": unreadable})
         key_rotated(session, settings, new, actor=uow.actor, rotation_id=rotation_id, now=utcnow())
         uow.commit()
-    promote(settings, passphrase)
+    # The database is under the new key from this commit on: this process encrypts with it at once,
+    # even should writing the key file fail (the pending file then takes over at the next start).
     app._cipher, app._key_check = new, new_check
+    promote(settings, passphrase)
     return rows, unreadable
 
 

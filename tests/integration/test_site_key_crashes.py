@@ -79,6 +79,7 @@ def test_a_new_rotation_never_overwrites_the_key_of_one_that_has_switched(key_se
             patched.setattr(site_key_switch, "promote", crash)
             with pytest.raises(OSError):
                 rotate(app, NEW_KEY)
+        assert readable(app, app.cipher) == with_notices(before)  # this process went on with the new key
         # Another administrator starts a rotation at that moment (their start writes its own pending key).
         second_id, _key = start(app, THIRD_KEY)
         assert len(pending_files(key_settings)) == 2
