@@ -1,5 +1,6 @@
 """Reading the audit trail (SR-1, SI-5): who saw a patient's record, what a user did, when.
 
+Only an active administrator reads or exports the trail (``require_auditor``).
 ``search`` filters by patient (chart ID), user (the actor recorded) and a date range in the
 clinic's time zone, newest first, one bounded page at a time. Looking at a patient's entries is
 itself a view of that patient and is audited (``audit.view``); so is a search by user or date
@@ -29,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db.models import AuditEntry, Patient
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.i18n import _
+from core.staff_admin import require_administrator
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
@@ -61,6 +63,14 @@ class AuditRow:
     detail: str
 
 
+def require_auditor(session: Session, actor: str) -> str:
+    """The active administrator account acting: only an administrator reads or exports the trail."""
+    try:
+        return require_administrator(session, actor)
+    except InvalidInput:
+        raise InvalidInput(_("Only an administrator can read or export the audit trail.")) from None
+
+
 def _detail(detail: dict[str, Any] | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted((detail or {}).items()))
 
@@ -89,6 +99,7 @@ def _statement(session: Session, wanted: AuditFilter, zone: str) -> tuple[Select
 
 def search(session: Session, wanted: AuditFilter, *, zone: str, actor: str, limit: int = PAGE) -> list[AuditRow]:
     """One page of entries, newest first; the caller commits (a page naming patients is audited)."""
+    require_auditor(session, actor)
     statement, patient_id = _statement(session, wanted, zone)
     found = session.execute(statement.limit(limit)).all()
     rows = [AuditRow(r.id, r.at, r.actor, r.action, r.chart_id, _detail(r.detail)) for r in found]
@@ -125,6 +136,7 @@ def export_csv(app: Accueil, wanted: AuditFilter, folder: Path, *, now: datetime
     count = 0
     try:
         with app.uow() as uow:
+            require_auditor(uow.session, uow.actor)
             statement, patient_id = _statement(uow.session, wanted, zone)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:

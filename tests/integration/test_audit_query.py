@@ -12,11 +12,15 @@ from sqlalchemy import func, insert, select
 from core import audit
 from core.audit_query import AuditFilter, export_csv, safe_cell, search, verify_text
 from core.db.models import AuditEntry, Patient, utcnow
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
+from core.users import add_user
 
 
 @pytest.fixture
 def trail(app):
+    with app.uow(write=True) as uow:  # the person running the tests administers the clinic
+        add_user(uow, username="auditor", display_name="Aude Itor", role="administrator", password=None,
+                 os_user=app.actor)
     with app.uow(write=True) as uow:
         uow.session.execute(insert(Patient), [
             {"chart_id": "C-1", "last_name": "Côté", "first_name": "Zoé", "last_key": "cote", "first_key": "zoe",
@@ -133,3 +137,22 @@ def test_an_export_naming_patients_is_in_each_patients_trail(trail, tmp_path) ->
     assert [d for pid, d in exports if pid is None] == [{"entries": 2, "actor": "usera"}]
     rows = run_search(app, AuditFilter(chart_id="C-1"))  # who saw this record: the export is there
     assert ("audit.export", "C-1") in [(r.action, r.chart_id) for r in rows]
+
+
+def test_only_an_administrator_reads_or_exports_the_trail(trail, tmp_path) -> None:
+    from sqlalchemy import update
+
+    from core.db.models import User
+
+    app, _ids = trail
+    with app.uow(write=True) as uow:
+        uow.session.execute(update(User).where(User.username == "auditor").values(role="moa"))
+        uow.commit()
+        before = uow.session.scalar(select(func.count()).select_from(AuditEntry))
+    with pytest.raises(InvalidInput, match="Only an administrator"):
+        run_search(app, AuditFilter(chart_id="C-1"))
+    with pytest.raises(InvalidInput, match="Only an administrator"):
+        export_csv(app, AuditFilter(), tmp_path / "exports", now=utcnow())
+    assert list((tmp_path / "exports").glob("*")) == []
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditEntry)) == before
