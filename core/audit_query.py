@@ -1,5 +1,6 @@
 """Reading the audit trail (SR-1, SI-5): who saw a patient's record, what a user did, when.
 
+Only an active administrator reads or exports the trail (``require_auditor``).
 ``search`` filters by patient (chart ID), user (the actor recorded) and a date range in the
 clinic's time zone, newest first, one bounded page at a time. Looking at a patient's entries is
 itself a view of that patient and is audited (``audit.view``); so is a search by user or date
@@ -7,7 +8,8 @@ whose page lists patients' chart IDs (one ``audit.view`` per patient listed). ``
 writes the filtered entries as RFC 4180 CSV (CRLF, quoted as needed, UTF-8 with a BOM for
 spreadsheets), with a ``'`` before any cell a spreadsheet would take for a formula, into a new
 private file (mode 600, a random suffix in its name) from a read unit of work, then audits the
-export in a short write one; the file is deleted if anything fails. ``verify_text`` words
+export in a short write one (one entry per patient the file names, as a search does, and one for the
+export); the file is deleted if anything fails. ``verify_text`` words
 ``audit.verify``'s result for people.
 """
 
@@ -28,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db.models import AuditEntry, Patient
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.i18n import _
+from core.staff_admin import require_administrator
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
@@ -60,6 +63,14 @@ class AuditRow:
     detail: str
 
 
+def require_auditor(session: Session, actor: str) -> str:
+    """The active administrator account acting: only an administrator reads or exports the trail."""
+    try:
+        return require_administrator(session, actor)
+    except InvalidInput:
+        raise InvalidInput(_("Only an administrator can read or export the audit trail.")) from None
+
+
 def _detail(detail: dict[str, Any] | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted((detail or {}).items()))
 
@@ -88,6 +99,7 @@ def _statement(session: Session, wanted: AuditFilter, zone: str) -> tuple[Select
 
 def search(session: Session, wanted: AuditFilter, *, zone: str, actor: str, limit: int = PAGE) -> list[AuditRow]:
     """One page of entries, newest first; the caller commits (a page naming patients is audited)."""
+    require_auditor(session, actor)
     statement, patient_id = _statement(session, wanted, zone)
     found = session.execute(statement.limit(limit)).all()
     rows = [AuditRow(r.id, r.at, r.actor, r.action, r.chart_id, _detail(r.detail)) for r in found]
@@ -134,18 +146,25 @@ def export_csv(app: Accueil, wanted: AuditFilter, folder: Path, *, now: datetime
     count = 0
     try:
         with app.uow() as uow:
+            require_auditor(uow.session, uow.actor)
             statement, patient_id = _statement(uow.session, wanted, zone)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle, lineterminator="\r\n")
                 writer.writerow(HEADER)
                 ordered = statement.order_by(None).order_by(AuditEntry.id).execution_options(yield_per=1000)
+                listed: Counter[int] = Counter()
                 for row in uow.session.execute(ordered):
                     writer.writerow([safe_cell(v) for v in (
                         row.id, row.at.astimezone(UTC).isoformat(timespec="seconds"), row.actor, row.action,
                         row.chart_id, _detail(row.detail))])
                     count += 1
+                    if row.chart_id is not None:
+                        listed[row.patient_id] += 1
         with app.uow(write=True) as uow:
+            if patient_id is None and listed:  # the file names these patients: each export is in their trail
+                audit.record_many(uow.session, actor=uow.actor, action="audit.export", entries=[
+                    (pid, {"entries": n, **wanted.to_data()}) for pid, n in sorted(listed.items())])
             audit.record(uow.session, actor=uow.actor, action="audit.export", patient_id=patient_id,
                          detail={"entries": count, **wanted.to_data()})
             uow.commit()

@@ -7,7 +7,8 @@ encrypted column cannot be left out of it.
 Design: the old key stays the one in force until a single final switch.
 
 1. ``start``: the new passphrase (policy checked, or generated) is written to a *pending* key file
-   next to the key file (``site.key.pending``, mode 0600, atomic), then a ``key_rotations`` row
+   next to the key file (``site.key.pending-<salt>``: one per rotation, so a second ``start`` never
+   overwrites the key of a rotation that is switching; mode 0600, atomic, synced), then a ``key_rotations`` row
    records the new salt and key check. The old key file, salt and check are untouched.
 2. ``stage``: in batches, each registered blob is decrypted with the old key and encrypted with the
    new one into ``key_rotation_blobs`` (with the nonce of the blob it replaces); each batch and the
@@ -35,6 +36,7 @@ need the old key.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Event
@@ -63,10 +65,13 @@ from core.site_key_switch import (
     blob_of,
     check_old,
     pending_file,
+    pending_files,
     promote,
     recover_pending_key,
     recrypt,
+    remove_pending,
     switch,
+    sync_folder,
     table_of,
 )  # fmt: skip
 
@@ -142,19 +147,37 @@ def start(app: Accueil, passphrase: str | None) -> tuple[int, str]:
         require_administrator(uow.session, uow.actor)
     salt = SiteCipher.new_salt()
     new = SiteCipher(passphrase, salt)
-    write_key_file(pending_file(app.settings), passphrase)  # before the row: a resume always finds it
-    with app.uow(write=True) as uow:
-        session = uow.session
-        for old in session.scalars(select(KeyRotation).where(KeyRotation.state == "staging").with_for_update()):
-            _abandon(session, old, uow.actor)
-        rotation = KeyRotation(state="staging", new_salt=salt, new_check=new.make_key_check(), started_by=uow.actor,
-                               total_rows=_count(session), done_rows=0, unreadable_rows=0, cursors={})
-        session.add(rotation)
-        session.flush()
-        audit.record(session, actor=uow.actor, action="site.key_rotation_started",
-                     detail={"rotation_id": rotation.id, "generated": generated})
-        uow.commit()
-        return rotation.id, passphrase
+    pending = pending_file(app.settings, salt)  # this rotation's own file: another one's is never overwritten
+    write_key_file(pending, passphrase)  # durable before the row: a resume always finds it
+    sync_folder(pending)
+    try:
+        with app.uow(write=True) as uow:
+            session = uow.session
+            staging = list(session.scalars(select(KeyRotation).where(KeyRotation.state == "staging")
+                                           .with_for_update()))
+            abandoned = [bytes(old.new_salt) for old in staging]
+            for old in staging:
+                _abandon(session, old, uow.actor)
+            rotation = KeyRotation(state="staging", new_salt=salt, new_check=new.make_key_check(),
+                                   started_by=uow.actor, total_rows=_count(session), done_rows=0, unreadable_rows=0,
+                                   cursors={})
+            session.add(rotation)
+            session.flush()
+            audit.record(session, actor=uow.actor, action="site.key_rotation_started",
+                         detail={"rotation_id": rotation.id, "generated": generated})
+            uow.commit()
+            rotation_id = rotation.id
+    except BaseException:
+        remove_pending(pending)  # no row names this key: it can never be in force
+        raise
+    for old_salt in abandoned:  # committed as abandoned: their keys can never come into force
+        remove_pending(pending_file(app.settings, old_salt))
+    in_force = read_key_file(app.settings.resolved_key_file())
+    for path in pending_files(app.settings):  # left by a process that died just after promoting its key
+        with contextlib.suppress(SiteKeyError):
+            if read_key_file(path) == in_force:
+                remove_pending(path)
+    return rotation_id, passphrase
 
 
 def _abandon(session: Session, rotation: KeyRotation, actor: str) -> None:
@@ -176,7 +199,10 @@ def _count(session: Session) -> int:
 # -- stage ---------------------------------------------------------------------------------------
 def open_new(settings: Settings, rotation: KeyRotation) -> tuple[SiteCipher, str]:
     """The cipher of the rotation's new key and the key, from the pending key file."""
-    path = pending_file(settings)
+    path = pending_file(settings, rotation.new_salt)
+    if not path.exists() and (legacy := settings.resolved_key_file().with_name(
+            settings.resolved_key_file().name + ".pending")).exists():
+        path = legacy  # a rotation started before pending files were named after their salt
     try:
         passphrase = read_key_file(path)
         cipher = SiteCipher(passphrase, rotation.new_salt)
@@ -264,4 +290,4 @@ def rotate(app: Accueil, passphrase: str | None, *, progress: Progress | None = 
 
 
 __all__ = ["NOT_ENCRYPTED", "NOT_STORED", "POLICY", "PROTECTED", "Protected", "RotationResult", "pending_file",
-           "promote", "recover_pending_key", "resume", "rotate", "start", "switch", "unfinished", "unmet_rules"]
+           "pending_files", "promote", "recover_pending_key", "resume", "rotate", "start", "switch", "unfinished", "unmet_rules"]

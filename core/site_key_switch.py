@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,33 @@ from core.site_key_notices import key_rotated
 CHUNK = 16
 
 
-def pending_file(settings: Settings) -> Path:
+def pending_file(settings: Settings, salt: bytes) -> Path:
+    """The pending key file of the rotation to the new ``salt``: one per rotation, so that starting
+    another rotation never overwrites the key of one that is switching (which may be in force)."""
     path = settings.resolved_key_file()
-    return path.with_name(path.name + ".pending")
+    return path.with_name(f"{path.name}.pending-{bytes(salt)[:8].hex()}")
+
+
+def pending_files(settings: Settings) -> list[Path]:
+    """Every pending key file next to the key file (``site.key.pending`` is the name before 0.x)."""
+    path = settings.resolved_key_file()
+    return sorted(p for p in path.parent.glob(f"{path.name}.pending*") if not p.name.endswith(".tmp"))
+
+
+def sync_folder(path: Path) -> None:
+    """Make the creation, rename or removal of a file in ``path``'s folder durable (POSIX)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_pending(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    sync_folder(path)
 
 
 def table_of(target: Protected) -> Table:
@@ -159,36 +184,47 @@ def switch(app: Accueil, rotation_id: int, old: SiteCipher, new: SiteCipher, pas
                      detail={"rotation_id": rotation_id, "rows": rows, "unreadable": unreadable})
         key_rotated(session, settings, new, actor=uow.actor, rotation_id=rotation_id, now=utcnow())
         uow.commit()
-    promote(settings, passphrase)
+    # The database is under the new key from this commit on: this process encrypts with it at once,
+    # even should writing the key file fail (the pending file then takes over at the next start).
     app._cipher, app._key_check = new, new_check
+    promote(settings, passphrase)
     return rows, unreadable
 
 
 def promote(settings: Settings, passphrase: str) -> None:
-    """``passphrase`` becomes the key file (atomic), then the pending file goes if it holds the same key
-    (written from memory, not renamed: a newer rotation may have rewritten the pending file)."""
-    write_key_file(settings.resolved_key_file(), passphrase)
-    pending = pending_file(settings)
-    try:
-        if read_key_file(pending) == passphrase:
-            pending.unlink()
-    except SiteKeyError:
-        pass
+    """``passphrase`` becomes the key file (atomic, and durable before anything else is removed), then
+    every pending file holding that same key goes. Written from memory, not renamed: the pending file
+    may be gone or belong to another rotation; a pending file of a rotation still staging is kept."""
+    key_file = settings.resolved_key_file()
+    write_key_file(key_file, passphrase)
+    sync_folder(key_file)
+    for pending in pending_files(settings):
+        try:
+            same = read_key_file(pending) == passphrase
+        except SiteKeyError:
+            continue
+        if same:
+            remove_pending(pending)
 
 
 def recover_pending_key(settings: Settings, salt: bytes, key_check: bytes) -> SiteCipher | None:
-    """After a crash between a rotation's commit and its key file rename: the pending key, now in force."""
-    path = pending_file(settings)
-    if settings.site_key or not path.exists():
+    """After a crash between a rotation's commit and its key file write: the pending key now in force.
+
+    Every pending file is tried against the database's salt and key check (the one named after the
+    salt first); only the key that opens the database is promoted."""
+    if settings.site_key:
         return None
-    try:
-        passphrase = read_key_file(path)
-        cipher = SiteCipher(passphrase, salt)
-        cipher.verify_key_check(key_check)
-    except SiteKeyError:
-        return None
-    promote(settings, passphrase)
-    return cipher
+    named = pending_file(settings, salt)
+    for path in sorted(pending_files(settings), key=lambda p: p != named):
+        try:
+            passphrase = read_key_file(path)
+            cipher = SiteCipher(passphrase, salt)
+            cipher.verify_key_check(key_check)
+        except SiteKeyError:
+            continue
+        promote(settings, passphrase)
+        return cipher
+    return None
 
 
-__all__ = ["blob_of", "check_old", "pending_file", "promote", "recover_pending_key", "recrypt", "switch", "table_of"]
+__all__ = ["blob_of", "check_old", "pending_file", "pending_files", "promote", "remove_pending", "sync_folder", "recover_pending_key", "recrypt", "switch", "table_of"]

@@ -12,11 +12,15 @@ from sqlalchemy import func, insert, select
 from core import audit
 from core.audit_query import AuditFilter, export_csv, safe_cell, search, verify_text
 from core.db.models import AuditEntry, Patient, utcnow
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
+from core.users import add_user
 
 
 @pytest.fixture
 def trail(app):
+    with app.uow(write=True) as uow:  # the person running the tests administers the clinic
+        add_user(uow, username="auditor", display_name="Aude Itor", role="administrator", password=None,
+                 os_user=app.actor)
     with app.uow(write=True) as uow:
         uow.session.execute(insert(Patient), [
             {"chart_id": "C-1", "last_name": "Côté", "first_name": "Zoé", "last_key": "cote", "first_key": "zoe",
@@ -119,3 +123,36 @@ def test_safe_cells_and_the_verify_wording() -> None:
     broken = verify_text(audit.ChainReport(False, 4, 5, "its content was changed after it was written"))
     assert broken == ("Audit trail BROKEN at entry 5: its content was changed after it was written "
                       "(4 entries verified before it).")
+
+
+def test_an_export_naming_patients_is_in_each_patients_trail(trail, tmp_path) -> None:
+    app, ids = trail
+    export_csv(app, AuditFilter(actor="usera"), tmp_path, now=utcnow())
+    with app.uow() as uow:
+        exports = uow.session.execute(select(AuditEntry.patient_id, AuditEntry.detail)
+                                      .where(AuditEntry.action == "audit.export").order_by(AuditEntry.id)).all()
+    assert sorted(((pid, d) for pid, d in exports if pid is not None), key=lambda e: e[0]) == sorted(
+        [(ids["C-1"], {"entries": 1, "actor": "usera"}), (ids["C-2"], {"entries": 1, "actor": "usera"})],
+        key=lambda e: e[0])
+    assert [d for pid, d in exports if pid is None] == [{"entries": 2, "actor": "usera"}]
+    rows = run_search(app, AuditFilter(chart_id="C-1"))  # who saw this record: the export is there
+    assert ("audit.export", "C-1") in [(r.action, r.chart_id) for r in rows]
+
+
+def test_only_an_administrator_reads_or_exports_the_trail(trail, tmp_path) -> None:
+    from sqlalchemy import update
+
+    from core.db.models import User
+
+    app, _ids = trail
+    with app.uow(write=True) as uow:
+        uow.session.execute(update(User).where(User.username == "auditor").values(role="moa"))
+        uow.commit()
+        before = uow.session.scalar(select(func.count()).select_from(AuditEntry))
+    with pytest.raises(InvalidInput, match="Only an administrator"):
+        run_search(app, AuditFilter(chart_id="C-1"))
+    with pytest.raises(InvalidInput, match="Only an administrator"):
+        export_csv(app, AuditFilter(), tmp_path / "exports", now=utcnow())
+    assert list((tmp_path / "exports").glob("*")) == []
+    with app.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditEntry)) == before

@@ -82,3 +82,23 @@ def test_support_staff_stop_when_the_licence_holder_is_disabled(staff) -> None:
         disable_user(uow, "drcote")
     refusal = can_send(staff, "staff0")
     assert "Dre Zoé Côté" in refusal and "disabled account" in refusal
+
+
+def test_the_refusals_read_in_the_users_language(staff) -> None:
+    from core.i18n import set_language
+
+    with staff.uow(write=True) as uow:
+        licence = grant_licence(uow, "drcote")
+    for n in range(3):
+        with staff.uow(write=True) as uow:
+            enable_support_staff(uow, licence, f"staff{n}")
+    try:
+        set_language("fr")
+        with staff.uow(write=True) as uow, pytest.raises(NotAllowedToSend) as caught:
+            enable_support_staff(uow, licence, "staff3")
+        with staff.uow(write=True) as uow, pytest.raises(InvalidInput) as refused:
+            grant_licence(uow, "drcote")
+    finally:
+        set_language("en")
+    assert caught.value.message.startswith("La licence de Dre Zoé Côté active déjà 3 membres")
+    assert refused.value.message == "Dre Zoé Côté détient déjà une licence."

@@ -235,3 +235,54 @@ def test_contact_emails_must_be_plain_addresses(staff) -> None:
     with staff.uow() as uow:
         site = uow.session.scalars(select(Site)).one()
         assert (site.admin_contact_email, site.support_contact_email) == ("o'brien@clinique.example.org", None)
+
+
+class _Received:
+    """aiosmtpd handler keeping what the server received, byte for byte."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
+        self.messages.append((envelope.mail_from, envelope.content))
+        return "250 OK"
+
+
+def test_a_signed_mail_delivered_over_smtp_verifies_at_the_receiver(staff, dns_server: ZoneServer) -> None:
+    """Through the real worker and SMTP (aiosmtpd): what the receiving server gets still verifies."""
+    from aiosmtpd.controller import Controller
+
+    from core.outbox.transports import SmtpTransport
+    from core.outbox.worker import Worker
+    from core.settings import SmtpSettings
+
+    approve(staff, "no-reply@green.test")
+    class OnAnyPort(Controller):
+        def _trigger_server(self) -> None:
+            self.port = self.server.sockets[0].getsockname()[1]  # bound to port 0: learn the real one
+            super()._trigger_server()
+
+    handler = _Received()
+    controller = OnAnyPort(handler, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        port = controller.port
+        with staff.uow(write=True) as uow:  # a notice built by core.sender.notices, as every email is
+            from core.sender.notices import _queue
+
+            _queue(uow.session, staff.settings, staff.cipher, to="patient@example.com", subject="Rappel : été",
+                   body="Bonjour,\n.une ligne qui commence par un point\nÀ bientôt.\n", key="dkim-smtp", now=utcnow())
+            uow.commit()
+        worker = Worker(staff, SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, security="none",
+                                                          timeout_seconds=5.0)), worker_id="dkim-test")
+        try:
+            assert worker.run_once() == 2  # the operator's approval request, then this one
+        finally:
+            worker.close()
+    finally:
+        controller.stop()
+    sender, content = handler.messages[-1]
+    assert sender == "no-reply@green.test" and content.startswith(b"DKIM-Signature:")
+    assert dkim.verify(content, dnsfunc=receiver_dns(dns_server.port))
+    # The approval request was sent while the address waited: from the no-reply address, unsigned.
+    assert handler.messages[0][0] == "no-reply@accueil.example" and b"DKIM-Signature" not in handler.messages[0][1]

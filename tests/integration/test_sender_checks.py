@@ -222,3 +222,34 @@ def test_an_mx_term_with_more_than_ten_mail_servers_fails(dns_server, settings: 
     report = check_address("a@elevenmx.test", settings)
     assert report.spf_valid is False
     assert next(f for f in report.findings if f.code == "spf.too_many_mx").params["count"] == 11
+
+
+def test_a_redirect_is_followed_and_counted(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    server.set_zone("redirect.test", '@ TXT "v=spf1 redirect=_spf.redirect.test"\n'
+                                     '_spf TXT "v=spf1 ip4:192.0.2.7 include:_spf.accueil.example -all"\n'
+                                     'withall TXT "v=spf1 -all redirect=_spf.redirect.test"\n'
+                                     'nowhere TXT "v=spf1 redirect=gone.redirect.test"\n')
+    report = check_address("a@redirect.test", settings)
+    assert report.spf_valid is True and "spf.authorized" in codes(report, "ok")
+    assert next(f for f in report.findings if f.code == "spf.lookups").params["count"] == 2  # redirect + include
+    # With 'all' in the record the redirect is never taken (RFC 7208 §6.1): not authorized.
+    ignored = check_address("a@withall.redirect.test", settings)
+    assert ignored.spf_valid is False and "spf.not_authorized" in codes(ignored, "error")
+    assert next(f for f in ignored.findings if f.code == "spf.lookups").params["count"] == 0
+    # A redirect to a domain without an SPF record is a permanent error (RFC 7208 §6.1).
+    gone = check_address("a@nowhere.redirect.test", settings)
+    assert gone.spf_valid is False and "spf.no_record_at" in codes(gone, "error")
+
+
+def test_the_include_must_be_reachable_and_not_negated(dns_server, settings: SenderSettings) -> None:
+    server, _key_file = dns_server
+    server.set_zone("qualifier.test", '@ TXT "v=spf1 ?include:_spf.accueil.example -all"\n'
+                                      'late TXT "v=spf1 ip4:192.0.2.9 -all include:_spf.accueil.example"\n')
+    negated = check_address("a@qualifier.test", settings)
+    assert negated.spf_valid is False
+    assert next(f for f in negated.findings if f.code == "spf.negated").params["qualifier"] == "?"
+    late = check_address("a@late.qualifier.test", settings)
+    assert late.spf_valid is False and "spf.after_all" in codes(late, "error")
+    assert [r.value for r in late.to_create if r.rtype == "TXT" and r.name == "late.qualifier.test"] == [
+        "v=spf1 include:_spf.accueil.example ip4:192.0.2.9 -all"]

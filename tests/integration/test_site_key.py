@@ -21,7 +21,7 @@ from core.errors import InvalidInput
 from core.outbox.worker import decode_email_payload
 from core.settings import Settings
 from core.site_key import (
-    pending_file,
+    pending_files,
     resume,
     rotate,
     start,
@@ -105,7 +105,7 @@ def test_rotation_re_encrypts_everything(key_settings: Settings) -> None:
                 with pytest.raises(DecryptionError):
                     old.decrypt(blob, context=target.context)
         assert key_settings.resolved_key_file().read_text().strip() == NEW_KEY
-        assert not pending_file(key_settings).exists()
+        assert pending_files(key_settings) == []
         with app.uow() as uow:
             assert uow.session.scalar(select(KeyRotationBlob.row_id)) is None
             entry = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "site.key_rotated")).one()
@@ -186,7 +186,7 @@ def test_a_crash_between_commit_and_key_file_rename_recovers_on_start(key_settin
     try:
         assert readable(reopened, reopened.cipher) == with_notices(before)
         assert key_settings.resolved_key_file().read_text().strip() == NEW_KEY
-        assert not pending_file(key_settings).exists()
+        assert pending_files(key_settings) == []
     finally:
         reopened.dispose()
 
@@ -233,7 +233,7 @@ def test_weak_keys_and_the_same_key_are_refused(key_settings: Settings, weak: st
             start(app, OLD_KEY)
         with app.uow() as uow:
             assert uow.session.scalar(select(KeyRotation.id)) is None
-        assert not pending_file(key_settings).exists()
+        assert pending_files(key_settings) == []
 
 
 def test_only_an_administrator_rotates_or_shows(key_settings: Settings) -> None:

@@ -170,6 +170,9 @@ async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: App
         marie = uow.session.scalar(select(Patient.id).where(Patient.chart_id == "100101"))
         audit.record(uow.session, actor="reception2", action="patient.view", patient_id=marie)
         uow.commit()
+    with clinic.uow(write=True) as uow:  # only an administrator reads the trail
+        add_user(uow, username="zoe.admin", display_name="Zoé Admin", role="administrator", password=None)
+    sign_in_as(clinic, "zoe.admin")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_site(pilot)
@@ -196,6 +199,23 @@ async def test_the_audit_viewer_shows_who_saw_a_record_and_exports(make_app: App
     with clinic.uow() as uow:
         actions = uow.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions[-2:] == ["audit.view", "audit.export"]
+
+
+async def test_the_front_desk_cannot_read_the_audit_trail(make_app: AppFactory, clinic: Accueil) -> None:
+    from screens.audit_viewer import AuditViewerScreen
+
+    app = make_app()  # the front desk (a moa) is signed in
+    async with app.run_test(size=SIZE) as pilot:
+        await open_site(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditViewerScreen)
+        assert screen.rows == ()
+        assert "Only an administrator can read or export the audit trail." in [n.message for n in app._notifications]
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not list((clinic.data_dir / "exports").glob("audit-*.csv"))
 
 
 async def test_staff_administration(make_app: AppFactory, clinic: Accueil) -> None:
