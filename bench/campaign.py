@@ -23,7 +23,8 @@ import sys
 import time
 from datetime import date
 
-from bench.common import BACKENDS, BENCH_TODAY, BackendUnavailable, add_patients, analyze, temp_clinic
+from bench.bulk import load_patients
+from bench.common import BACKENDS, BENCH_TODAY, BackendUnavailable, analyze, temp_clinic
 from core.bootstrap import Accueil
 from core.campaigns import campaigns as cs
 from core.campaigns.conditions import Condition, count_matching
@@ -53,7 +54,7 @@ def _assign_set(app: Accueil, today: date) -> tuple[Condition, ...]:
 
 def run(backend: str, patients: int) -> tuple[float, float, float, int, int]:
     with temp_clinic(backend, actor="bench") as app:
-        seconds = add_patients(app, patients)
+        seconds = load_patients(app, patients)
         print(f"[{backend}] {patients:,} patients in {seconds:.0f} s", file=sys.stderr)
         with app.uow(write=True) as uow:
             uow.session.add(User(username="bench", display_name="Bench", role="administrator", can_campaigns=True))

@@ -1,0 +1,31 @@
+"""Campaign conditions: a covering index led by the date of birth, for additions and counts by age.
+
+Revision ID: 0015
+Revises: 0010
+Create Date: 2026-11-23
+
+Age is the usual campaign condition and becomes a date-of-birth range; with it the condition
+builder's other one-column rows (language, email and marketing consent, push, sex) are read from
+the same index entries, and ``id`` is there for ``INSERT … SELECT`` (SQLite's rowid is in every
+index already, PostgreSQL needs the column to answer from the index alone). Adding the patients
+born in one year who speak French and accept email is then an index range scan on both backends
+instead of one table lookup per patient of that year. ``ix_patients_campaign_filter`` (language,
+marketing consent, date of birth) stays: it answers the live count of a language, consent and age set.
+"""
+
+from alembic import op
+
+revision = "0015"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+COLUMNS = ["date_of_birth", "language", "email_consent", "marketing_consent", "push_enabled", "sex", "id"]
+
+
+def upgrade() -> None:
+    op.create_index("ix_patients_campaign_age", "patients", COLUMNS, unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_patients_campaign_age", table_name="patients")
