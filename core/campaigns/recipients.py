@@ -1,11 +1,13 @@
 """Who is in a campaign (CA-4, CA-5, CA-7): add one, add by conditions, add by CSV, remove, list.
 
 Every addition is all or nothing. The campaign row is locked first (PostgreSQL ``FOR UPDATE``;
-SQLite write transactions are serialised already), the patients not yet in the campaign are
-counted, and an addition that would take the campaign past ``MAX_RECIPIENTS`` is refused with
-the numbers, before anything is written. Additions by conditions are one
-``INSERT … SELECT`` built from the compiled conditions; a CSV of chart IDs is checked whole
-first and refused with a row-numbered report (unknown IDs, duplicates, no chart-ID column).
+SQLite write transactions are serialised already), and an addition that would take the campaign
+past ``MAX_RECIPIENTS`` is refused with the numbers. Additions by conditions are one
+``INSERT … SELECT`` built from the compiled conditions, limited to one row more than the room
+left: getting that row means over the limit, and the insert is undone (a savepoint) before the
+refusal. A CSV of chart IDs (or one patient) is counted before anything is written; the file is
+checked whole first and refused with a row-numbered report (unknown IDs, duplicates, no
+chart-ID column).
 
 Assigning sends nothing: an invitation waits for Start; an app campaign in progress is visible
 in the portal at once because ``broadcasts_for`` reads these rows. Removing before Start means
