@@ -155,7 +155,8 @@ def _one(condition: Condition, row: int, today: date, zone: ZoneInfo) -> ColumnE
             return present if wanted else not_(present)
         column = {"email_consent": Patient.email_consent, "marketing_consent": Patient.marketing_consent,
                   "push_enabled": Patient.push_enabled}[resource.key]
-        return column.is_(true()) if wanted else column.is_(false())
+        # NOT NULL columns: "= true" rather than "IS TRUE", which PostgreSQL cannot take from an index.
+        return column == (true() if wanted else false())
     if resource.kind == "number":
         if not value.isdigit() or int(value) > 150:
             raise InvalidInput(_("Condition {row}: the age is a whole number of years (0 to 150), not '{value}'.")

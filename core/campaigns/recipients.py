@@ -1,11 +1,13 @@
 """Who is in a campaign (CA-4, CA-5, CA-7): add one, add by conditions, add by CSV, remove, list.
 
 Every addition is all or nothing. The campaign row is locked first (PostgreSQL ``FOR UPDATE``;
-SQLite write transactions are serialised already), the patients not yet in the campaign are
-counted, and an addition that would take the campaign past ``MAX_RECIPIENTS`` is refused with
-the numbers, before anything is written. Additions by conditions are one
-``INSERT … SELECT`` built from the compiled conditions; a CSV of chart IDs is checked whole
-first and refused with a row-numbered report (unknown IDs, duplicates, no chart-ID column).
+SQLite write transactions are serialised already), and an addition that would take the campaign
+past ``MAX_RECIPIENTS`` is refused with the numbers. Additions by conditions are one
+``INSERT … SELECT`` built from the compiled conditions, limited to one row more than the room
+left: getting that row means over the limit, and the insert is undone (a savepoint) before the
+refusal. A CSV of chart IDs (or one patient) is counted before anything is written; the file is
+checked whole first and refused with a row-numbered report (unknown IDs, duplicates, no
+chart-ID column).
 
 Assigning sends nothing: an invitation waits for Start; an app campaign in progress is visible
 in the portal at once because ``broadcasts_for`` reads these rows. Removing before Start means
@@ -21,8 +23,9 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, case, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, case, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -37,6 +40,7 @@ from core.uow import UnitOfWork
 
 CHART_HEADERS = {fold(alias) for alias in ALIASES["chart_id"]} | {"chartid", "id", "identifiant"}
 PAGE_SIZE = 50
+RECIPIENTS = cast(Table, CampaignRecipient.__table__)
 _CHUNK = 900  # bound parameters per IN list (SQLite's limit is 999 on old builds)
 
 
@@ -98,11 +102,12 @@ def _check_room(current: int, adding: int) -> None:
                                                                    limit=MAX_RECIPIENTS))
 
 
-def _finish(uow: UnitOfWork, campaign: Campaign, added: int, already: int, how: str, today: date) -> AssignResult:
+def _finish(uow: UnitOfWork, campaign: Campaign, added: int, already: int, how: str, today: date, *,
+            total: int | None = None) -> AssignResult:
     session = uow.session
     audit.record(session, actor=uow.actor, action="campaign.assign",
                  detail={"campaign_id": campaign.id, "added": added, "by": how})
-    total = _current(session, campaign.id)
+    total = _current(session, campaign.id) if total is None else total
     uow.commit()
     visible = added > 0 and campaign.kind == APP and in_progress(campaign.kind, campaign.starts_on,
                                                                   campaign.ends_on, today)
@@ -111,22 +116,33 @@ def _finish(uow: UnitOfWork, campaign: Campaign, added: int, already: int, how: 
 
 def assign_by_conditions(uow: UnitOfWork, campaign_id: int, conditions: list[Condition] | tuple[Condition, ...],
                          *, today: date, timezone: str = "America/Toronto", now: datetime | None = None) -> AssignResult:
-    """Add every patient the conditions fit and who is not in the campaign yet (one INSERT … SELECT)."""
+    """Add every patient the conditions fit and who is not in the campaign yet: one ``INSERT … SELECT``.
+
+    The insert takes at most one patient more than the room left; if it got that one, the
+    addition is over the limit: it is undone (a savepoint) and refused with the real numbers
+    (counted only then). So a fitting addition reads the patients once, never row by row.
+    """
     require_permission(uow)
     where = compile_conditions(conditions, today=today, timezone=timezone)
     session = uow.session
     campaign = locked_campaign(session, campaign_id)
-    matching = int(session.scalar(select(func.count()).select_from(Patient).where(where)) or 0)
+    current = _current(session, campaign_id)
+    already = int(session.scalar(
+        select(func.count()).select_from(CampaignRecipient).join(Patient, Patient.id == CampaignRecipient.patient_id)
+        .where(CampaignRecipient.campaign_id == campaign_id, where)) or 0)
     new = where & ~_in_campaign(campaign_id)
-    adding = int(session.scalar(select(func.count()).select_from(Patient).where(new)) or 0)
-    _check_room(_current(session, campaign_id), adding)
-    if adding:
-        now = now or utcnow()
-        source = select(literal(campaign_id), Patient.id, literal("assigned"), literal(now, CampaignRecipient.added_at.type)
-                        ).where(new)
-        session.execute(insert(CampaignRecipient).from_select(
-            ["campaign_id", "patient_id", "state", "added_at"], source))
-    return _finish(uow, campaign, adding, matching - adding, "conditions", today)
+    room = max(MAX_RECIPIENTS - current, 0)
+    added_at = literal(now or utcnow(), CampaignRecipient.added_at.type)
+    source = select(literal(campaign_id), Patient.id, literal("assigned"), added_at).where(new).limit(room + 1)
+    savepoint = session.begin_nested()
+    added = session.execute(insert(RECIPIENTS).from_select(
+        ["campaign_id", "patient_id", "state", "added_at"], source).execution_options(preserve_rowcount=True)).rowcount
+    if added > room:  # over the limit: nothing stays, and the message gives the real numbers
+        savepoint.rollback()
+        _check_room(current, int(session.scalar(select(func.count()).select_from(Patient).where(new)) or 0))
+        raise AssertionError("unreachable: _check_room refuses an addition past the limit")
+    savepoint.commit()
+    return _finish(uow, campaign, added, already, "conditions", today, total=current + added)
 
 
 def _add_ids(uow: UnitOfWork, campaign: Campaign, patient_ids: list[int], how: str, today: date,

@@ -30,6 +30,8 @@ class Patient(Base):
         Index("ix_patients_dob", "date_of_birth", "last_key", "id"),
         Index("ix_patients_email", "email"),
         Index("ix_patients_campaign_filter", "language", "marketing_consent", "date_of_birth"),
+        Index("ix_patients_campaign_age", "date_of_birth", "language", "email_consent", "marketing_consent",
+              "push_enabled", "sex", "last_visit", "primary_provider_id", "id"),  # 0015: campaign conditions
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
