@@ -7,8 +7,12 @@ by keyset from ``core.reports``): ``n`` and ``p`` move between pages, ``s`` and 
 order, ``e`` exports every row to CSV (``screens.report_export``). Every read runs in a thread
 worker; a result for a report, range or filter the screen no longer shows is dropped.
 
-Changing the report, the days or a filter opens the report again (one audit entry: a report
-lists patients by name); moving between pages of the same report does not.
+Audit: a report lists patients by name, so reading one is a view of patient data, and the audit
+trail gets one entry per *view* the user opens: a report, its days, its sender and provider and
+its patient search (``core.reports.service.view_key``). Moving between pages or changing the order
+re-reads the same view and writes nothing more. The search box reads nothing while the user is
+typing: the report is read again only once typing has settled (``SEARCH_SETTLE`` seconds without
+a key) or on Enter, so "cote" typed letter by letter is one read and one entry, not four.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -36,10 +41,11 @@ from tui.widgets.footer import KeyFooter
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
     from core.reports.query import DailyCount, ReportPage, ReportQuery
-    from core.reports.service import FilterChoices, ReportView
+    from core.reports.service import FilterChoices, ReportView, ViewKey
     from tui.app import AccueilApp
 
 PAGE_SIZE = 100
+SEARCH_SETTLE = 0.4  # seconds without a key in the search box before the report is read again
 LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP = "report-load", "report-page", "report-choices"
 CELL_PADDING = 1
 SHORT_DATE = len("03-10 09:00")
@@ -107,6 +113,8 @@ class ReportsScreen(Screen[None]):
         self.total = 0
         self.page: ReportPage | None = None
         self.page_starts: list[tuple[object, ...] | None] = [None]  # the cursor that opened each page seen
+        self.audited_view: ViewKey | None = None  # the view the last audit entry was written for
+        self.search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         today = self.accueil_app.clock.today()
@@ -183,18 +191,23 @@ class ReportsScreen(Screen[None]):
         query = query or self._current_query()
         if accueil is None or query is None or (query == self.query_state and not force):
             return  # the same report again (a control set to the value it had): not read twice
+        from core.reports.service import view_key
+
         self.query_state = query
         self.page_starts = [None]
         self.workers.cancel_group(self, PAGE_GROUP)  # a page of the report shown before is not wanted
         self._status(_("Reading the report…"))
-        self._open(accueil, query)
+        key = view_key(query)
+        audit_view = key != self.audited_view  # the same rows in another order: already audited
+        self.audited_view = key
+        self._open(accueil, query, audit_view)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="open report")
-    def _open(self, accueil: Accueil, query: ReportQuery) -> Opened:
+    def _open(self, accueil: Accueil, query: ReportQuery, audit_view: bool) -> Opened:
         from core.reports.query import daily_counts
         from core.reports.service import open_report
 
-        view = open_report(accueil, query, limit=PAGE_SIZE)
+        view = open_report(accueil, query, limit=PAGE_SIZE, audit_view=audit_view)
         with accueil.uow() as uow:
             return Opened(view, tuple(daily_counts(uow.session, query)))
 
@@ -215,6 +228,8 @@ class ReportsScreen(Screen[None]):
         worker = event.worker
         if worker.state == WorkerState.ERROR and worker.error is not None and worker.group in (
                 LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP):
+            if worker.group == LOAD_GROUP:
+                self.audited_view = None  # not read, so not audited: the next read of it is
             self._status(_("The report cannot be read: {reason}").format(reason=error_text(worker.error)))
         if worker.state != WorkerState.SUCCESS:
             return
@@ -313,6 +328,16 @@ class ReportsScreen(Screen[None]):
 
     @on(Input.Changed, "#report-search")
     def _search_changed(self) -> None:
+        """Read again once typing settles: not a read (nor an audit entry) per key."""
+        if self.search_timer is not None:
+            self.search_timer.stop()
+        self.search_timer = self.set_timer(SEARCH_SETTLE, self._search_settled)
+
+    @on(Input.Submitted, "#report-search")
+    def _search_settled(self) -> None:
+        if self.search_timer is not None:
+            self.search_timer.stop()
+            self.search_timer = None
         self.reload()
 
     # -- actions ---------------------------------------------------------------------------------
