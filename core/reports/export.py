@@ -84,9 +84,7 @@ def export_csv(app: Accueil, query: ReportQuery, path: Path, *, overwrite: bool 
             total = min(total, limit) if limit is not None else total
             writer = csv.writer(handle, dialect="excel", lineterminator="\r\n")
             writer.writerow(header(query))
-            for row in iter_rows(uow.session, query):
-                if limit is not None and done >= limit:
-                    break
+            for row in iter_rows(uow.session, query, limit=limit):
                 writer.writerow([safe_cell(cell) for cell in row.cells])
                 done += 1
                 if done % PROGRESS_EVERY == 0:
