@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Integer,
     Select,
     and_,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    type_coerce,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -46,18 +48,13 @@ from core.db.models import (
     Patient,
     Provider,
     User,
+    UTCDateTime,
 )
 from core.errors import InvalidInput
-from core.i18n import _, get_language
+from core.i18n import get_language
 from core.patients.keys import fold, prefix_upper_bound
-from core.reports.definitions import (
-    CHANNEL_NAMES,
-    KIND_NAMES,
-    MESSAGES_CONFIRMED,
-    STATUS_NAMES,
-    ReportSpec,
-    report,
-)
+from core.reports.cells import cells_for
+from core.reports.definitions import MESSAGES_CONFIRMED, ReportSpec, report
 
 MAX_DAYS = 3660  # ten years: a longer range is a typo
 SortKey = tuple[Any, ...]
@@ -232,10 +229,15 @@ def _sort_exprs(query: ReportQuery, shape: _Shape) -> tuple[Any, ...]:
     return shape.sorts[query.sort]
 
 
-def _page_statement(query: ReportQuery, shape: _Shape, after: SortKey | None, limit: int | None) -> Select[Any]:
+def _page_statement(query: ReportQuery, shape: _Shape, after: SortKey | None, limit: int | None, *,
+                    keys: bool = True) -> Select[Any]:
     exprs = _sort_exprs(query, shape)
-    columns = [expr.label(f"v_{name}") for name, expr in shape.values.items()]
-    columns += [expr.label(f"k_{i}") for i, expr in enumerate(exprs)]
+    # Instants are shown, not compared: read as naive UTC (``cells`` takes either), sparing a
+    # ``UTCDateTime`` conversion per instant per row; the sort keys keep their type (keyset bounds).
+    columns = [(type_coerce(expr, DateTime()) if isinstance(expr.type, UTCDateTime) else expr).label(f"v_{name}")
+               for name, expr in shape.values.items()]
+    if keys:  # the sort key of each row: a page's cursor (a stream reads on and needs none)
+        columns += [expr.label(f"k_{i}") for i, expr in enumerate(exprs)]
     statement = select(*columns).select_from(shape.source).where(*shape.where)
     if after is not None:
         bound = tuple_(*(literal(value, type_=expr.type) for value, expr in zip(after, exprs, strict=True)))
@@ -247,14 +249,18 @@ def _page_statement(query: ReportQuery, shape: _Shape, after: SortKey | None, li
 
 # -- reading ------------------------------------------------------------------------------------
 
+def _positions(shape: _Shape) -> dict[str, int]:
+    return {name: index for index, name in enumerate(shape.values)}  # the select's column order
+
+
 def _row_maker(query: ReportQuery, shape: _Shape) -> Callable[[Any], ReportRow]:
     """Turns one selected record into a ``ReportRow``; the formatters are built once, not per row."""
     width = len(_sort_exprs(query, shape))
-    position = {name: index for index, name in enumerate(shape.values)}  # the select's column order
-    cells = _cells(query, position)
+    position = _positions(shape)
+    cells = cells_for(query, position)
     keys = slice(len(shape.values), len(shape.values) + width)
     patient_at = position["patient_id"]
-    return lambda record: ReportRow(tuple(record[keys]), record[patient_at], tuple(cell(record) for cell in cells))
+    return lambda record: ReportRow(tuple(record[keys]), record[patient_at], tuple(cells(record)))
 
 
 def page(session: Session, query: ReportQuery, *, after: SortKey | None = None, limit: int = 100) -> ReportPage:
@@ -282,12 +288,25 @@ def iter_rows(session: Session, query: ReportQuery, *, limit: int | None = None,
     read in the one transaction of its unit of work, so it is one consistent snapshot too).
     """
     shape = _shape(query, session)
-    statement = _page_statement(query, shape, None, limit)
     make = _row_maker(query, shape)
-    streamed = statement.execution_options(yield_per=batch)
-    for partition in session.connection().execute(streamed).partitions():
+    for partition in _stream(session, query, shape, limit, batch):
         for record in partition:
             yield make(record)
+
+
+def iter_cells(session: Session, query: ReportQuery, *, limit: int | None = None,
+               batch: int = 2000) -> Iterator[list[str]]:
+    """``iter_rows``' cells alone (what an export writes), without building a row object for each."""
+    shape = _shape(query, session)
+    cells = cells_for(query, _positions(shape))
+    for partition in _stream(session, query, shape, limit, batch, keys=False):
+        yield from map(cells, partition)
+
+
+def _stream(session: Session, query: ReportQuery, shape: _Shape, limit: int | None, batch: int, *,
+            keys: bool = True) -> Iterator[Sequence[Any]]:
+    streamed = _page_statement(query, shape, None, limit, keys=keys).execution_options(yield_per=batch)
+    yield from session.connection().execute(streamed).partitions()
 
 
 def daily_counts(session: Session, query: ReportQuery) -> list[DailyCount]:
@@ -311,75 +330,9 @@ def daily_counts(session: Session, query: ReportQuery) -> list[DailyCount]:
     return [DailyCount(day, number) for day, number in totals.items()]
 
 
-# -- cells --------------------------------------------------------------------------------------
-
-Cell = Callable[[Any], str]
-
-
-class _LocalTime:
-    """UTC instants as local 'YYYY-MM-DD HH:MM', one zone lookup per half hour (an export converts
-    a hundred thousand instants; every Canadian zone changes offset on the hour or half hour)."""
-
-    def __init__(self, zone: ZoneInfo) -> None:
-        self.zone = zone
-        self.offsets: dict[int, timedelta] = {}
-
-    def __call__(self, moment: datetime | None) -> str:
-        if moment is None:
-            return ""
-        slot = int(moment.timestamp()) // 1800
-        offset = self.offsets.get(slot)
-        if offset is None:
-            instant = datetime.fromtimestamp(slot * 1800, UTC)
-            offset = self.offsets[slot] = instant.astimezone(self.zone).utcoffset() or timedelta()
-        return str(moment + offset)[:16]
-
-
-def _named(at: int, names: dict[str, str]) -> Cell:
-    shown = {code: _(label) for code, label in names.items()}
-    return lambda row: shown.get(row[at]) or row[at] or ""
-
-
-def _kind(kind_at: int, campaign_at: int) -> Cell:
-    """A link's message kind; a campaign's invitation link has no message."""
-    shown = {code: _(label) for code, label in KIND_NAMES.items()}
-
-    def cell(row: Any) -> str:
-        kind = row[kind_at] or ("invitation" if row[campaign_at] is not None else "")
-        return shown.get(kind) or kind
-
-    return cell
-
-
-def _text(at: int) -> Cell:
-    return lambda row: "" if row[at] is None else str(row[at])
-
-
-def _cells(query: ReportQuery, position: dict[str, int]) -> list[Cell]:
-    """One formatter per column, built once per page (not once per row); rows are read by position."""
-    local = _LocalTime(ZoneInfo(query.timezone))
-    cells: list[Cell] = []
-    last, first = position.get("last", -1), position.get("first", -1)
-    for column in query.spec.columns:
-        key = column.key
-        if key in ("at", "sent"):
-            cells.append(lambda row, at=position[key]: local(row[at]))
-        elif key == "patient":
-            cells.append(lambda row: f"{row[last].upper()}, {row[first]}" if row[last] is not None else "")
-        elif key == "kind":
-            cells.append(_kind(position["kind"], position["campaign"]))
-        elif key in ("channel", "status"):
-            cells.append(_named(position[key], CHANNEL_NAMES if key == "channel" else STATUS_NAMES))
-        elif key == "reason":
-            cells.append(lambda row, at=position["reason"]: (row[at] or "").replace("_", " "))
-        else:
-            cells.append(_text(position[key]))
-    return cells
-
-
 def sortable_columns(spec: ReportSpec) -> Sequence[str]:
     return [column.key for column in spec.columns if column.sortable]
 
 
-__all__ = ["DailyCount", "ReportPage", "ReportQuery", "ReportRow", "count", "daily_counts", "iter_rows", "page",
-           "sortable_columns"]
+__all__ = ["DailyCount", "ReportPage", "ReportQuery", "ReportRow", "count", "daily_counts", "iter_cells", "iter_rows",
+           "page", "sortable_columns"]
