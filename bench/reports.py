@@ -78,7 +78,7 @@ def big_query(app: Accueil) -> ReportQuery:
     return year
 
 
-def time_open(app: Accueil, backend: str, query: ReportQuery) -> None:
+def time_open(app: Accueil, backend: str, query: ReportQuery) -> int:
     timings = []
     for run in range(OPEN_RUNS):
         started = time.perf_counter()
@@ -86,6 +86,7 @@ def time_open(app: Accueil, backend: str, query: ReportQuery) -> None:
         timings.append((time.perf_counter() - started) * 1000)
     print(f"{backend}: {query.report} {query.date_from}..{query.date_to} ({view.total:,} rows): first page + total "
           f"(+ audit entry) median {statistics.median(timings):.1f} ms, max {max(timings):.1f} ms", flush=True)
+    return view.total
 
 
 async def _screen_runs(app_clinic: Accueil, query: ReportQuery) -> list[float]:
@@ -121,12 +122,12 @@ async def _screen_runs(app_clinic: Accueil, query: ReportQuery) -> list[float]:
     return timings[1:]
 
 
-def time_screen(app: Accueil, backend: str, query: ReportQuery) -> float:
+def time_screen(app: Accueil, backend: str, query: ReportQuery, total: int) -> float:
     with app.uow(write=True) as uow:  # the bench's OS user signs in without a prompt
         add_user(uow, username="bench", display_name="Bench", role="moa", password=None, os_user=getpass.getuser())
     timings = asyncio.run(_screen_runs(app, query))
     median = statistics.median(timings)
-    print(f"{backend}: Reports screen opens the {BIG:,}-row report (table shows its first page): median "
+    print(f"{backend}: Reports screen opens the {total:,}-row report (table shows its first page): median "
           f"{median:.0f} ms, max {max(timings):.0f} ms (goal <= 150 ms)", flush=True)
     return median
 
@@ -160,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{time.perf_counter() - started - built:.0f} s", flush=True)
                 timings = time_reports(app, backend)
                 query = big_query(app)
-                time_open(app, backend, query)
-                time_screen(app, backend, query)
+                total = time_open(app, backend, query)
+                time_screen(app, backend, query, total)
                 seconds, rows = time_export(app, backend)
                 summaries[backend] = (percentile(timings, 95), seconds, rows)
         except BackendUnavailable as exc:
