@@ -5,17 +5,13 @@ and provider), the report's description (what one row is), the daily-count chart
 the rows and a status line. The table never holds more than one page (``PAGE_SIZE`` rows read
 by keyset from ``core.reports``): ``n`` and ``p`` move between pages, ``s`` and ``o`` change the
 order, ``e`` exports every row to CSV (``screens.report_export``). Every read runs in a thread
-worker; a result for a report, range or filter the screen no longer shows is dropped. Opening a
-report reads its first page and total in one worker and its daily counts in another, so the rows
-show as soon as they are read (a report of 100,000 rows opens as fast as one of 100) and the
-chart follows.
+worker (first page and total, then the daily counts: the rows show without waiting for the
+chart); a result for a report, range or filter the screen no longer shows is dropped.
 
-Audit: a report lists patients by name, so reading one is a view of patient data, and the audit
-trail gets one entry per *view* the user opens: a report, its days, its sender and provider and
-its patient search (``core.reports.service.view_key``). Moving between pages or changing the order
-re-reads the same view and writes nothing more. The search box reads nothing while the user is
-typing: the report is read again only once typing has settled (``SEARCH_SETTLE`` seconds without
-a key) or on Enter, so "cote" typed letter by letter is one read and one entry, not four.
+Audit: reading a report is a view of patient data (it lists patients by name). One entry per
+*view* opened: report, days, sender, provider and patient search (``service.view_key``); pages
+and another order re-read the same view and write nothing. The search reads only once typing has
+settled (``SEARCH_SETTLE`` s without a key) or on Enter: "cote" typed is one read and one entry.
 """
 
 from __future__ import annotations
@@ -49,8 +45,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100
 SEARCH_SETTLE = 0.4  # seconds without a key in the search box before the report is read again
-LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP = "report-load", "report-page", "report-choices"
-CHART_GROUP = "report-chart"
+LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP, CHART_GROUP = "report-load", "report-page", "report-choices", "report-chart"
 CELL_PADDING = 1
 SHORT_DATE = len("03-10 09:00")
 # Columns narrowed (to these widths at most) when the terminal is too narrow for all of them; beyond
@@ -206,9 +201,6 @@ class ReportsScreen(Screen[None]):
         audit_view = key != self.audited_view  # the same rows in another order: already audited
         self.audited_view = key
         self._open(accueil, query, audit_view)
-        if key != self.charted_view:  # another order of the same rows keeps its chart
-            self.charted_view = key
-            self._chart(accueil, query)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="open report")
     def _open(self, accueil: Accueil, query: ReportQuery, audit_view: bool) -> ReportView:
@@ -218,7 +210,7 @@ class ReportsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group=CHART_GROUP, exit_on_error=False, description="report chart")
     def _chart(self, accueil: Accueil, query: ReportQuery) -> Charted:
-        """The count per day, read beside the first page: the rows show without waiting for it."""
+        """The count per day, read once the rows are shown (they come first)."""
         from core.reports.query import daily_counts
 
         with accueil.uow() as uow:
@@ -241,21 +233,22 @@ class ReportsScreen(Screen[None]):
         worker = event.worker
         if worker.state == WorkerState.ERROR and worker.error is not None and worker.group in (
                 LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP, CHART_GROUP):
-            if worker.group == LOAD_GROUP:
-                self.audited_view = None  # not read, so not audited: the next read of it is
-            if worker.group == CHART_GROUP:
-                self.charted_view = None
+            if worker.group in (LOAD_GROUP, CHART_GROUP):  # not read: the next read of it audits/charts
+                self.audited_view, self.charted_view = None, None
             self._status(_("The report cannot be read: {reason}").format(reason=error_text(worker.error)))
         if worker.state != WorkerState.SUCCESS:
             return
+        from core.reports.service import view_key
+
         if worker.group == LOAD_GROUP:
             view = cast("ReportView", worker.result)
             if view.query == self.query_state:
                 self.total = view.total
                 self._show_page(view.first_page)
+                if view_key(view.query) != self.charted_view and self.accueil_app.accueil is not None:
+                    self.charted_view = view_key(view.query)  # another order of the same rows keeps its chart
+                    self._chart(self.accueil_app.accueil, view.query)
         elif worker.group == CHART_GROUP:
-            from core.reports.service import view_key
-
             charted = cast("Charted", worker.result)
             if self.query_state is not None and view_key(charted.query) == view_key(self.query_state):
                 self._show_chart(charted.daily)
