@@ -113,7 +113,7 @@ async def _screen_runs(app_clinic: Accueil, query: ReportQuery) -> list[float]:
             screen.reload(wanted)
             while screen.page is None or screen.query_state != wanted or not screen.rows_table.row_count or \
                     "Rows 1–100 of" not in str(screen.query_one("#report-status").render()):
-                await pilot.pause(0)
+                await asyncio.sleep(0.002)  # the app runs meanwhile; a busy loop here would take the worker's turn
             await pilot.pause(0)  # the frame that shows them
             timings.append((time.perf_counter() - started) * 1000)
             screen.page = None

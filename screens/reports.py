@@ -247,7 +247,7 @@ class ReportsScreen(Screen[None]):
                 self._show_page(view.first_page)
                 if view_key(view.query) != self.charted_view and self.accueil_app.accueil is not None:
                     self.charted_view = view_key(view.query)  # another order of the same rows keeps its chart
-                    self._chart(self.accueil_app.accueil, view.query)
+                    self.call_after_refresh(self._chart, self.accueil_app.accueil, view.query)  # rows painted first
         elif worker.group == CHART_GROUP:
             charted = cast("Charted", worker.result)
             if self.query_state is not None and view_key(charted.query) == view_key(self.query_state):
