@@ -135,12 +135,13 @@ def time_screen(app: Accueil, backend: str, query: ReportQuery, total: int) -> f
 def time_export(app: Accueil, backend: str) -> tuple[float, int]:
     query = ReportQuery(LINKS_CREATED, date(2025, 1, 1), date(2025, 12, 31), timezone=ZONE)
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = export_csv(app, query, Path(folder) / "links.csv", limit=BIG)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         size = result.path.stat().st_size
-    print(f"{backend}: CSV export of {result.rows:,} rows ({size / 1e6:.1f} MB) in {seconds:.2f} s (goal <= 3 s)",
-          flush=True)
+    # The CPU this process used says how much of the wall time was waiting for a shared machine.
+    print(f"{backend}: CSV export of {result.rows:,} rows ({size / 1e6:.1f} MB) in {seconds:.2f} s (goal <= 3 s; "
+          f"{cpu:.2f} s of CPU here)", flush=True)
     return seconds, result.rows
 
 
