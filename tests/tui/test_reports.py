@@ -237,9 +237,23 @@ async def test_export_writes_the_csv_and_is_audited(make_app: AppFactory, report
 
 async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, clinic: Accueil, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
     import core.reports.export
 
     monkeypatch.setattr(core.reports.export, "PROGRESS_EVERY", 1)  # a progress call (and a check) every row
+    # The export streams 3,000 rows faster than a key press can land: it is held after ten rows until
+    # Esc has been pressed, so the test does not race it (the rows and the file are the real ones).
+    real_cells, writing, pressed = core.reports.export.iter_cells, threading.Event(), threading.Event()
+
+    def held_cells(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for number, cells in enumerate(real_cells(*args, **kwargs)):
+            if number == 10:
+                writing.set()
+                pressed.wait(10)
+            yield cells
+
+    monkeypatch.setattr(core.reports.export, "iter_cells", held_cells)
     add_report_events(clinic, extra_links=3000)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -249,7 +263,12 @@ async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, cl
         await pilot.press("e")
         await settle(pilot)
         app.screen.query_one("#export-path", Input).value = str(tmp_path / "gros.csv")
-        await pilot.press("enter", "escape")
+        await pilot.press("enter")
+        while not writing.is_set():
+            await pilot.pause(0.01)
+        assert [p.suffix for p in tmp_path.iterdir() if p.suffix in (".csv", ".part")] == [".part"]  # in progress
+        await pilot.press("escape")
+        pressed.set()
         await settle(pilot)
         assert isinstance(app.screen, ReportsScreen)
         assert "Export cancelled: no file was written." in notes(app)
