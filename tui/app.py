@@ -71,7 +71,8 @@ class AccueilApp(SectionsMixin, IdentityMixin, PreferencesMixin, App[int]):
             "ctrl+p", "command_palette", N_("Commands"), id="app.commands", show=False, priority=True,
             tooltip=N_("Open the command palette: find any action by its name."),
         ),
-        Binding("f1", "help", N_("Help"), id="app.help", show=False,
+        # A priority key, so that it works on the login and lock screens and on dialogs too.
+        Binding("f1", "help", N_("Help"), id="app.help", show=False, priority=True,
                 tooltip=N_("Show the keys of the field and the screen you are on, and what they do.")),
         *SECTION_BINDINGS,
     ]

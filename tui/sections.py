@@ -9,7 +9,8 @@ the focused widget (``screens.help``); Ctrl+P the command palette (``tui.command
 
 ``SectionsMixin`` holds what ``AccueilApp`` does with them: switching, refusing them while the
 login or lock screen is up, and the ``command_…`` methods the palette's providers name. Each
-section's screen module is imported when the section is first shown, not at start-up.
+section's screen module is imported when the section is first shown, not at start-up. (This
+module imports no screen: the section bar, which every screen's footer holds, reads its names.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 
 from core.i18n import _
-from screens.patients import PatientsScreen
 from tui.i18n import N_
 
 if TYPE_CHECKING:
@@ -69,16 +69,20 @@ SECTION_MODES = {MESSAGES: _outbox_screen, CAMPAIGNS: _campaigns_screen, REPORTS
                  SITE: _site_screen}
 """The sections other than Patients (the default mode): ``AccueilApp.MODES``."""
 
+SECTION_ORDER = (PATIENTS, MESSAGES, CAMPAIGNS, REPORTS, SITE)
+"""The order of the section bar (``tui.widgets.section_bar``), whatever keys the keymap gives."""
+
+# Not in the footer (show=False): the section bar above it shows them (tui.widgets.section_bar).
 SECTION_BINDINGS = [
-    Binding("f2", f"section('{PATIENTS}')", N_("Patients"), id="app.patients",
+    Binding("f2", f"section('{PATIENTS}')", N_("Patients"), id="app.patients", show=False,
             tooltip=N_("Go to the Patients section: search and open patient records.")),
-    Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages",
+    Binding("f3", f"section('{MESSAGES}')", N_("Messages"), id="app.messages", show=False,
             tooltip=N_("Go to the Messages section: the outbox of emails to patients.")),
-    Binding("f4", f"section('{CAMPAIGNS}')", N_("Campaigns"), id="app.campaigns",
+    Binding("f4", f"section('{CAMPAIGNS}')", N_("Campaigns"), id="app.campaigns", show=False,
             tooltip=N_("Go to the Campaigns section (staff with the Campaigns permission).")),
-    Binding("f5", f"section('{REPORTS}')", N_("Reports"), id="app.reports",
+    Binding("f5", f"section('{REPORTS}')", N_("Reports"), id="app.reports", show=False,
             tooltip=N_("Go to the Reports section: messages, forms and campaigns counted day by day.")),
-    Binding("f6", f"section('{SITE}')", N_("Site"), id="app.site",
+    Binding("f6", f"section('{SITE}')", N_("Site"), id="app.site", show=False,
             tooltip=N_("Go to the Site section: the clinic's account and its custom From address.")),
 ]
 
@@ -89,8 +93,7 @@ class SectionsMixin(_Base):
     campaigns_allowed: bool
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # The footer leaves out the key of the section already shown (False hides a binding in
-        # Textual 6): 80 columns are dear.
+        # The section keys are shown by the section bar (tui.widgets.section_bar), not the footer.
         if action in ("section", "command_palette") and self.signed_out_screen_up:
             return False  # the login and lock screens
         if action == "section" and parameters and parameters[0] == CAMPAIGNS and not self.campaigns_allowed:
@@ -117,10 +120,14 @@ class SectionsMixin(_Base):
     def action_help(self) -> None:
         from screens.help import HelpScreen, help_topic
 
-        if not isinstance(self.screen, HelpScreen | CommandPalette):
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()  # F1 again closes it (F1 is a priority key: the help's own F1 never sees it)
+        elif not isinstance(self.screen, CommandPalette):
             self.push_screen(HelpScreen(help_topic(self)))
 
     def command_patient_search(self) -> None:
+        from screens.patients import PatientsScreen  # imported by the app already: no cost
+
         self.switch_mode(PATIENTS)
         if isinstance(self.screen, PatientsScreen):
             self.screen.search_input.focus()
@@ -138,6 +145,8 @@ class SectionsMixin(_Base):
 
     def command_patients(self, method: str) -> None:
         """Run ``method`` of the Patients section's screen (marks: select all matching, clear)."""
+        from screens.patients import PatientsScreen
+
         self.switch_mode(PATIENTS)
         screen = self.screen_stack[0]
         if isinstance(screen, PatientsScreen):
@@ -211,4 +220,4 @@ class SectionsMixin(_Base):
 
 
 __all__ = ["CAMPAIGNS", "MESSAGES", "PATIENTS", "REBUILDING", "REPORTS", "SECTION_BINDINGS", "SECTION_MODES",
-           "SITE", "SectionsMixin"]
+           "SECTION_ORDER", "SITE", "SectionsMixin"]
