@@ -28,6 +28,8 @@ from core.crypto import ENCRYPTED_SALTS, SiteKeyChanged
 from core.db.models import Site
 
 _UOW = "accueil.unit_of_work"
+_SALT = select(Site.__table__.c.key_salt)
+_SALT_FOR_SHARE = _SALT.with_for_update(read=True)
 
 
 @event.listens_for(Session, "before_commit")
@@ -110,10 +112,10 @@ class UnitOfWork:
         if not self._salts - self._staged:
             return
         session.flush()  # every write of this unit of work takes its locks before the salt is read
-        query = select(Site.key_salt)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(read=True)  # FOR SHARE: a switch's UPDATE of the site waits for us
-        current = session.execute(query).scalar_one_or_none()
+        connection = session.connection()
+        # PostgreSQL: FOR SHARE, so that a switch's UPDATE of the site row waits for this commit.
+        query = _SALT_FOR_SHARE if connection.dialect.name == "postgresql" else _SALT
+        current = connection.execute(query).scalar_one_or_none()
         if current is None:  # no clinic yet: nothing can have replaced the key
             return
         if self._salts - self._staged - {bytes(current)}:
