@@ -6,13 +6,15 @@ transactions starts with BEGIN IMMEDIATE, so concurrent SSH sessions queue inste
 half-way.
 
 Stale site key guard: while a unit of work is open, ``SiteCipher.encrypt`` notes the salt of the key
-it used (``core.crypto.ENCRYPTED_SALTS``). A commit after any encryption first flushes, then reads the
-site's salt in the same transaction (on PostgreSQL ``FOR SHARE``, so a key rotation's switch, which
+it used (``core.crypto.ENCRYPTED_SALTS``). Before any commit of its session after an encryption
+(``commit()`` or the session's own, a ``before_commit`` guard), it flushes, then reads the site's salt
+in the same transaction (on PostgreSQL ``FOR SHARE``, so a key rotation's switch, which
 updates that row, waits for this commit and then re-encrypts what it wrote as a row "added
 meanwhile"; or the switch committed first and the new salt is seen). When a salt used is no longer
 the site's, the transaction is rolled back and ``SiteKeyChanged`` raised: a process still holding the
 replaced key never commits a blob the new key cannot read. One tiny query, only on commits that
-encrypted something.
+encrypted something. Encrypt inside the unit of work that stores the blob (every service does): a blob
+made before entering it is not seen by its guard.
 """
 
 from __future__ import annotations
