@@ -13,8 +13,9 @@ updates that row, waits for this commit and then re-encrypts what it wrote as a 
 meanwhile"; or the switch committed first and the new salt is seen). When a salt used is no longer
 the site's, the transaction is rolled back and ``SiteKeyChanged`` raised: a process still holding the
 replaced key never commits a blob the new key cannot read. One tiny query, only on commits that
-encrypted something. Encrypt inside the unit of work that stores the blob (every service does): a blob
-made before entering it is not seen by its guard.
+encrypted something. Encrypt inside the unit of work that stores the blob (every service does, and
+``tests/unit/test_encrypt_inside_uow.py`` checks the sources): a blob made before entering it is not
+seen by its guard.
 """
 
 from __future__ import annotations
