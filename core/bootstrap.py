@@ -50,10 +50,17 @@ class Accueil:
     _key_checked_at: float = field(default=0.0, repr=False)
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.write_sessions if write else self.sessions, write=write, actor=self.actor)
+        return UnitOfWork(self.write_sessions if write else self.sessions, write=write, actor=self.actor,
+                          key_changed=self.key_changed)
+
+    def key_changed(self) -> None:
+        """A commit was refused because the site key changed under it: the next ``cipher`` looks again."""
+        self._key_checked_at = float("-inf")
 
     @property
     def cipher(self) -> SiteCipher:
+        """The site cipher, following a rotation by another process within ``KEY_RECHECK_SECONDS``. What
+        it encrypts in a unit of work is checked at commit against the key in force (``core.uow``)."""
         if self._cipher is None:
             raise SiteNotSetUp("This database has no clinic yet: run `accueil site init` or `accueil demo`.")
         if time.monotonic() - self._key_checked_at > KEY_RECHECK_SECONDS:

@@ -19,6 +19,7 @@ import secrets
 import stat
 import string
 import threading
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -29,8 +30,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from core.errors import AccueilError
 
 __all__ = [
-    "DecryptionError", "SiteCipher", "SiteKeyError", "check_key_policy", "generate_passphrase",
-    "load_passphrase", "read_key_file", "write_key_file",
+    "ENCRYPTED_SALTS", "DecryptionError", "SiteCipher", "SiteKeyChanged", "SiteKeyError", "check_key_policy",
+    "generate_passphrase", "load_passphrase", "read_key_file", "write_key_file",
 ]  # fmt: skip
 
 ErrorCode = Literal["missing", "weak", "wrong", "unreadable", "permissions", "corrupt"]
@@ -48,6 +49,18 @@ _GEN_PUNCTUATION = "!#%*+,-./:;=?@^_~"
 _GEN_ALPHABET = string.ascii_letters + string.digits + _GEN_PUNCTUATION
 _rng = secrets.SystemRandom()  # module-level so tests can substitute it
 
+ENCRYPTED_SALTS: ContextVar[set[bytes] | None] = ContextVar("accueil_encrypted_salts", default=None)
+"""The salts :meth:`SiteCipher.encrypt` used in the current unit of work (``core.uow`` sets a fresh set
+on entering one): its commit checks them against the site's salt, so that nothing encrypted under a key
+another process has just replaced is ever committed."""
+
+
+def N_(text: str) -> str:  # noqa: N802 - marks a text for the catalogue (faces translate error messages)
+    return text
+
+
+KEY_CHANGED_MESSAGE = N_("The site encryption key was just changed: your work was not saved. Please try again.")
+
 
 class SiteKeyError(AccueilError):
     """A missing, malformed, weak or wrong site key.  ``message``: one English sentence
@@ -64,6 +77,16 @@ class DecryptionError(SiteKeyError):
     """A blob is truncated, altered, from another context or under another key.  AES-GCM
     cannot tell these apart, so the code is 'corrupt'; :meth:`SiteCipher.verify_key_check`
     diagnoses a wrong key (code 'wrong')."""
+
+
+class SiteKeyChanged(AccueilError):
+    """A commit refused because something in it was encrypted with a site key that another process
+    replaced meanwhile (a key rotation's switch): nothing was saved, trying again uses the new key."""
+
+    title = "Site encryption key changed"
+
+    def __init__(self) -> None:
+        super().__init__(KEY_CHANGED_MESSAGE)
 
 
 def _has_punctuation(ch: str) -> bool:
@@ -196,6 +219,11 @@ class SiteCipher:
         self._aead: AESGCM | None = None
         self._lock = threading.Lock()
 
+    @property
+    def salt(self) -> bytes:
+        """The site salt this cipher's key was derived with (not secret: it is stored in the database)."""
+        return self._salt
+
     def __repr__(self) -> str:
         return f"<SiteCipher derived={self._aead is not None}>"
 
@@ -227,6 +255,9 @@ class SiteCipher:
     def encrypt(self, plaintext: bytes, *, context: str) -> bytes:
         """Encrypt ``plaintext``, binding it to ``context`` (e.g. 'secure_content')."""
         aad = self._aad(context)
+        used = ENCRYPTED_SALTS.get()
+        if used is not None:  # inside a unit of work: its commit checks this key is still in force
+            used.add(self._salt)
         nonce = secrets.token_bytes(NONCE_BYTES)
         return FORMAT_VERSION + nonce + self._cipher().encrypt(nonce, bytes(plaintext), aad)
 

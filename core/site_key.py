@@ -29,9 +29,11 @@ A blob the old key cannot read (damaged before the rotation) is counted as unrea
 is. Other running Accueil processes (worker, portal, other staff's sessions) follow the switch:
 ``Accueil.cipher`` looks at the key check every few seconds and opens the new key file when it has
 changed, and the worker looks at once before failing an email it cannot decrypt. Something another
-process encrypts in those few seconds after the switch would stay under the old key, so the
-administrators are told to restart the worker and the portal. Backups made before a rotation still
-need the old key.
+process encrypts with the old key and commits after the switch is refused (``core.uow``: the commit
+checks the site's salt and raises ``SiteKeyChanged``, nothing saved; that process then opens the new
+key and the user, or the worker, tries again); on PostgreSQL a commit racing the switch either
+finishes first (the switch re-encrypts its rows) or is refused. Staging's blobs and the new key check
+are declared with ``UnitOfWork.stage_key``. Backups made before a rotation still need the old key.
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ def start(app: Accueil, passphrase: str | None) -> tuple[int, str]:
     try:
         with app.uow(write=True) as uow:
             session = uow.session
+            uow.stage_key(salt)  # the new key check, under a key not yet in force
             staging = list(session.scalars(select(KeyRotation).where(KeyRotation.state == "staging")
                                            .with_for_update()))
             abandoned = [bytes(old.new_salt) for old in staging]
@@ -250,6 +253,7 @@ def _stage_batch(app: Accueil, rotation_id: int, target: Protected, old: SiteCip
     pk, column = table.c[target.pk], table.c[target.column]
     with app.uow(write=True) as uow:
         session = uow.session
+        uow.stage_key(new.salt)  # into the side table, read only by the switch
         rotation = session.execute(select(KeyRotation).where(KeyRotation.id == rotation_id).with_for_update()
                                    ).scalar_one()
         if rotation.state != "staging":

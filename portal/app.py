@@ -33,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.bootstrap import Accueil
+from core.crypto import SiteKeyChanged
 from core.i18n import translate
 from core.portal.access import MAX_FAILURES, checks_for, link_key, verify_identity
 from core.portal.inbox import clinic_name
@@ -249,6 +250,12 @@ async def stylesheet(request: Request) -> Response:
     return Response(portal_of(request).css, media_type="text/css")
 
 
+async def key_changed_page(request: Request, exc: Exception) -> Response:
+    """A save refused because the site key was just changed by a rotation (``core.uow``): nothing was
+    saved, and the next try encrypts with the new key."""
+    return portal_of(request).render(request, "try_again.html", status=503)
+
+
 def portal_of(request: Request) -> Portal:
     return request.app.state.portal
 
@@ -261,7 +268,7 @@ def create_app(accueil: Accueil) -> ASGIApp:
         Route("/check", check_submit, methods=["POST"]), Route("/portal.css", stylesheet),
         *views.ROUTES, *campaign_pages.ROUTES,
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={SiteKeyChanged: key_changed_page})
     app.state.portal = Portal(accueil)
     return SecurityHeaders(app)
 

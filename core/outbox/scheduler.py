@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from core.crypto import SiteKeyChanged
+
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
 
@@ -61,7 +63,10 @@ class Scheduler:
                 continue
             self.next_run[job.name] = now + job.every
             try:
-                done += load(job.target)(app, now)
+                try:
+                    done += load(job.target)(app, now)
+                except SiteKeyChanged:  # a key rotation switched under the job: nothing saved, again with the new key
+                    done += load(job.target)(app, now)
             except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the others or the worker
                 # Only the type: an exception's text can quote patient data.
                 log.error("scheduled job %r failed (%s); will try again", job.name, type(exc).__name__)

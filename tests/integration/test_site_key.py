@@ -200,7 +200,7 @@ def test_a_rotation_never_replaces_a_key_that_is_no_longer_in_force(key_settings
         assert not resume(app, cancel=stop).finished
         with app.uow(write=True) as uow:  # as if another administrator's rotation had switched the key
             third = SiteCipher("Third-Clinic-Key-2027#", SiteCipher.new_salt())
-            uow.session.execute(update(Site).values(key_check=third.make_key_check()))
+            uow.session.execute(update(Site).values(key_salt=third.salt, key_check=third.make_key_check()))
             uow.commit()
         with pytest.raises(SiteKeyError) as refused:
             resume(app)
