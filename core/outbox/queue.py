@@ -48,6 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.bootstrap import Accueil
+from core.db.bulk import insert_returning, insert_rows, next_ids
 from core.db.engine import WRITE
 from core.db.models import Message, OutboxItem, Patient, UTCDateTime, utcnow
 
@@ -143,8 +144,13 @@ def enqueue(session: Session, *, kind: str, payload: dict[str, Any], idempotency
     return enqueue_many(session, [OutboxRequest(kind, payload, idempotency_key, message_id)])[0]
 
 
-def enqueue_many(session: Session, requests: Sequence[OutboxRequest]) -> list[int]:
-    """:func:`enqueue` for many items in one statement (a campaign's Start); ids in request order."""
+def enqueue_many(session: Session, requests: Sequence[OutboxRequest], *, new_keys: bool = False) -> list[int]:
+    """:func:`enqueue` for many items in one statement (a send, a campaign's Start); ids in request order.
+
+    ``new_keys``: the caller vouches that no item with these keys can exist (each key names a row
+    created in this very transaction), so on PostgreSQL the rows are copied in without the
+    conflict check; a clash all the same fails the statement, and so the caller's transaction.
+    """
     if not requests:
         return []
     keys = [request.idempotency_key for request in requests]
@@ -153,8 +159,19 @@ def enqueue_many(session: Session, requests: Sequence[OutboxRequest]) -> list[in
     now = utcnow()
     rows = [{"kind": r.kind, "idempotency_key": r.idempotency_key, "payload": r.payload, "message_id": r.message_id,
              "state": PENDING, "attempts": 0, "next_try_at": now, "created_at": now} for r in requests]
-    statement = _INSERT[session.get_bind().dialect.name]
-    ids = {key: item_id for item_id, key in session.execute(statement, rows[0] if len(rows) == 1 else rows)}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and new_keys and len(rows) > 1:
+        new_ids = next_ids(session, OUTBOX, len(rows))
+        for row, item_id in zip(rows, new_ids, strict=True):
+            row["id"] = item_id
+        insert_rows(session, OUTBOX, rows)
+        return new_ids
+    if postgres and len(rows) > 1:
+        ids = {key: item_id for item_id, key in insert_returning(
+            session, OUTBOX, rows, ("id", "idempotency_key"), on_conflict_do_nothing=("idempotency_key",))}
+    else:
+        statement = _INSERT[session.get_bind().dialect.name]
+        ids = {key: item_id for item_id, key in session.execute(statement, rows[0] if len(rows) == 1 else rows)}
     missing = [key for key in keys if key not in ids]
     if missing:
         ids.update({key: item_id for item_id, key in session.execute(_EXISTING, {"keys": missing})})
