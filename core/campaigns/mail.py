@@ -45,16 +45,16 @@ def _header_text(value: str) -> str:
     (a whole character never split), one per folded line: each line stays under 78 characters."""
     if value.isascii() and len(value) < 70:
         return value
-    words: list[str] = []
-    chunk = b""
-    for char in value:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > 45:
-            words.append(chunk.decode("utf-8"))
-            chunk = b""
-        chunk += encoded
-    words.append(chunk.decode("utf-8"))
-    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word.encode()).decode('ascii')}?=" for word in words)
+    data = value.encode("utf-8")
+    words: list[bytes] = []
+    start = 0
+    while start < len(data):
+        end = min(start + 45, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # not inside a character's bytes
+            end -= 1
+        words.append(data[start:end])
+        start = end
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words)
 
 
 class InvitationMailer:
