@@ -3,27 +3,64 @@
 A send (compose, a campaign's Start) writes a few rows per patient into several tables. An
 ``executemany`` costs a statement per row on the server, and SQLAlchemy's multi-row VALUES a
 parameter per value, which psycopg parses on the client (seconds for 5,000 rows). On PostgreSQL
-these helpers pass one array per column instead and let the server ``unnest`` them: one
-statement, one round trip, whatever the number of rows. Values go through each column's own
+these helpers ``COPY`` the rows in (through a temporary staging table when the insert needs
+``ON CONFLICT``/``RETURNING``, or for an update): one statement, whatever the number of rows. Values go through each column's own
 SQLAlchemy type first (UTC datetimes, JSON), exactly as ``insert(table)`` would, and Python-side
 column defaults are applied the same way. On SQLite, where a statement costs no round trip,
-they run the ordinary ``insert``/``update`` with the list of rows.
+they run one prepared statement through the driver's ``executemany``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, bindparam, insert, text, update
+from sqlalchemy import JSON, Column, Table, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
 def _postgres(session: Session) -> Dialect | None:
     dialect = session.get_bind().dialect
     return dialect if dialect.name == "postgresql" else None
+
+
+def _values(processors: list[Callable[[Any], Any] | None], names: list[str], row: dict[str, Any]) -> list[Any]:
+    return [value if process is None or value is None else process(value)
+            for process, value in zip(processors, (row[name] for name in names), strict=True)]
+
+
+def _driver(session: Session) -> Any:
+    """The driver's connection under the session's transaction (statements on it belong to it)."""
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    return dbapi
+
+
+def _executemany(session: Session, table: Table, sql: str, names: list[str], rows: Sequence[dict[str, Any]]) -> int:
+    """SQLite: the driver's own executemany (a C loop over one prepared statement), values processed
+    as SQLAlchemy would; its per-row parameter handling costs more than SQLite's work."""
+    dialect = session.get_bind().dialect
+    processors = _processors(table, names, dialect)
+    cursor = _driver(session).cursor()
+    try:
+        with _wrapped(dialect, sql):
+            cursor.executemany(sql, [_values(processors, names, row) for row in rows])
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def _wrapped(dialect: Dialect, sql: str) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's (``IntegrityError`` and the rest), as ``session.execute`` raises them."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error) from exc
 
 
 def _processors(table: Table, names: list[str], dialect: Dialect) -> list[Callable[[Any], Any] | None]:
@@ -43,13 +80,10 @@ def _copy(session: Session, table: Table, target: str, names: list[str], rows: l
     """``COPY target (names) FROM STDIN`` of the rows, on the session's own connection and transaction."""
     processors = _processors(table, names, dialect)
     quote = dialect.identifier_preparer.quote
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
-            f"COPY {target} ({', '.join(quote(name) for name in names)}) FROM STDIN") as copy:
+    sql = f"COPY {target} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    with _wrapped(dialect, sql), _driver(session).cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row([value if process is None or value is None else process(value)
-                            for process, value in zip(processors, (row[name] for name in names), strict=True)])
+            copy.write_row(_values(processors, names, row))
 
 
 _staging_count = 0
@@ -89,8 +123,17 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[s
 
 
 def next_ids(session: Session, table: Table, count: int) -> list[int]:
-    """PostgreSQL: ``count`` ids from the table's sequence, so rows can be inserted with
-    :func:`insert_rows` (no ``RETURNING``) and still be known by id."""
+    """``count`` new ids for ``table``, so rows can be inserted with :func:`insert_rows` (no
+    ``RETURNING``) and still be known by id.
+
+    PostgreSQL: from the table's sequence. SQLite: the ids SQLite itself would give next (one
+    more than the largest), which only this transaction can use when it is a write transaction
+    (``BEGIN IMMEDIATE``, as every send's unit of work is); in any other, a writer in between
+    makes the insert fail (the snapshot is stale), never reuse an id.
+    """
+    if _postgres(session) is None:
+        largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table.name}")).scalar_one()
+        return list(range(int(largest) + 1, int(largest) + 1 + count))
     return list(session.execute(
         text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
         {"table": table.name, "count": count}).scalars())
@@ -103,7 +146,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     names, full = _with_defaults(table, rows)
     dialect = _postgres(session)
     if dialect is None:
-        session.execute(insert(table), full)
+        _executemany(session, table, f"INSERT INTO {table.name} ({', '.join(names)}) "
+                                     f"VALUES ({', '.join('?' for _ in names)})", names, full)
     else:
         _copy(session, table, table.name, names, full, dialect)
 
@@ -142,13 +186,10 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[st
         raise ValueError(f"each row needs its '{key}' and the same columns")
     dialect = _postgres(session)
     if dialect is None:
-        condition = table.c[key] == bindparam(f"_{key}")
-        statement = update(table).where(condition).values({name: bindparam(f"_{name}") for name in names
-                                                           if name != key})
-        if where:
-            statement = statement.where(text(where))
-        result = session.execute(statement, [{f"_{name}": value for name, value in row.items()} for row in rows])
-        return int(getattr(result, "rowcount", 0) or 0)
+        ordered = [name for name in names if name != key] + [key]
+        sets = ", ".join(f"{name} = ?" for name in ordered[:-1])
+        extra = f" AND ({where})" if where else ""
+        return _executemany(session, table, f"UPDATE {table.name} SET {sets} WHERE {key} = ?{extra}", ordered, rows)
     staging = _staging(session, table, names, list(rows), dialect)
     quote = dialect.identifier_preparer.quote
     sets = ", ".join(f"{quote(name)} = {staging}.{quote(name)}" for name in names if name != key)

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, object_session
 
 from core import audit, events
@@ -238,19 +238,10 @@ def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Si
     references = portal_references(session, reachable)
     for item in outgoing:
         item.row["portal_reference"] = references[item.patient.id]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        ids = next_ids(session, MESSAGES, len(outgoing))
-        for message_id, item in zip(ids, outgoing, strict=True):
-            item.row["id"] = message_id
-        insert_rows(session, MESSAGES, [item.row for item in outgoing])
-    else:
-        # Ids mapped back through the unique Message-ID header: asking SQLite for them in
-        # parameter order makes it insert one row per statement.
-        by_header = dict((header, message_id) for message_id, header in session.execute(
-            insert(MESSAGES).returning(MESSAGES.c.id, MESSAGES.c.message_id_header),
-            [item.row for item in outgoing]))
-        ids = [by_header[item.row["message_id_header"]] for item in outgoing]
+    ids = next_ids(session, MESSAGES, len(outgoing))
+    for message_id, item in zip(ids, outgoing, strict=True):
+        item.row["id"] = message_id
+    insert_rows(session, MESSAGES, [item.row for item in outgoing])
     if draft.secure_message:
         insert_rows(session, cast(Table, SecureContent.__table__), [
             {"message_id": message_id,
@@ -260,15 +251,10 @@ def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Si
     if forms:
         request_rows: list[dict[str, Any]] = [{"message_id": message_id, "eform_id": form.id, "state": "pending"}
                                               for message_id in ids for form in forms]
-        if postgres:
-            for row, request_id in zip(request_rows, next_ids(session, REQUESTS, len(request_rows)),
-                                       strict=True):
-                row["id"] = request_id
-            insert_rows(session, REQUESTS, request_rows)
-            pairs = [(row["id"], row["message_id"]) for row in request_rows]
-        else:
-            pairs = list(session.execute(insert(REQUESTS).returning(REQUESTS.c.id, REQUESTS.c.message_id),
-                                         request_rows).all())
+        for row, request_id in zip(request_rows, next_ids(session, REQUESTS, len(request_rows)), strict=True):
+            row["id"] = request_id
+        insert_rows(session, REQUESTS, request_rows)
+        pairs = [(row["id"], row["message_id"]) for row in request_rows]
         for request_id, message_id in pairs:
             requests[message_id].append(request_id)
         for found in requests.values():

@@ -133,8 +133,9 @@ def enqueue_many(session: Session, requests: Sequence[OutboxRequest], *, new_key
     """:func:`enqueue` for many items in one statement (a send, a campaign's Start); ids in request order.
 
     ``new_keys``: the caller vouches that no item with these keys can exist (each key names a row
-    created in this very transaction), so on PostgreSQL the rows are copied in without the
-    conflict check; a clash all the same fails the statement, and so the caller's transaction.
+    created in this very transaction), so the rows go in with ids of their own and without the
+    conflict check (``core.db.bulk``); a clash all the same fails the statement, and so the
+    caller's transaction.
     """
     if not requests:
         return []
@@ -145,7 +146,7 @@ def enqueue_many(session: Session, requests: Sequence[OutboxRequest], *, new_key
     rows = [{"kind": r.kind, "idempotency_key": r.idempotency_key, "payload": r.payload, "message_id": r.message_id,
              "state": PENDING, "attempts": 0, "next_try_at": now, "created_at": now} for r in requests]
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres and new_keys and len(rows) > 1:
+    if new_keys and len(rows) > 1:
         new_ids = next_ids(session, OUTBOX, len(rows))
         for row, item_id in zip(rows, new_ids, strict=True):
             row["id"] = item_id
