@@ -116,6 +116,10 @@ def _record_sent(db: Executor, items: Sequence[ClaimedItem], now: datetime) -> i
 # 250s and this item's 'transmitting' in a single round trip and a single durable commit (data-
 # modifying CTEs run whether or not the main statement reads them). On SQLite the statements run
 # in process, so three of them in a BEGIN IMMEDIATE transaction cost less than a round trip would.
+# On PostgreSQL that durable commit (a WAL flush) bounds one worker's rate: a few milliseconds a
+# message on an ordinary disk, more than the SMTP exchange itself on loopback. Sharing one flush
+# among several messages would put several items in doubt at once when a worker dies, so it is
+# not done; more workers (each claims its own items) share the server's flushes instead.
 # Both run on the driver's connection with the SQL written out: this is the one write per message
 # between the server's RCPT reply and DATA, and SQLAlchemy's statement handling cost more than
 # SQLite's own work (a pause there also costs the SMTP exchange: see TransmitRecorder).

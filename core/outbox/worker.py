@@ -109,9 +109,9 @@ class Worker:
             self.recover()
         items = queue.claim(self.app, worker_id=self.worker_id, limit=self.batch, now=now, kinds=(EMAIL,))
         self.claimed_ids.extend(item.id for item in items)
-        # Every email of the batch decrypted now, not between one message's 250 and the next MAIL.
-        emails = [_decoded(item, self.app.cipher) for item in items]
         try:
+            # Every email of the batch decrypted now, not between one message's 250 and the next MAIL.
+            emails = [_decoded(item, self.app.cipher) for item in items]
             for index, item in enumerate(items):
                 if self._stop is not None and self._stop.is_set():
                     # Shutting down: give the rest back untried, due at once for the next worker.
