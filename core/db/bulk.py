@@ -71,8 +71,20 @@ def _processors(table: Table, names: list[str], dialect: Dialect) -> list[Callab
         if isinstance(impl, JSON):
             found.append(lambda value: None if value is None else json.dumps(value))
         else:
-            found.append(impl.bind_processor(dialect))
+            process = impl.bind_processor(dialect)
+            found.append(None if process is None else _last_value(process))
     return found
+
+
+def _last_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` remembering its last input: a send's rows share one moment (one datetime object)."""
+    last: list[Any] = [object(), None]
+
+    def run(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+    return run
 
 
 def _copy(session: Session, table: Table, target: str, names: list[str], rows: list[dict[str, Any]],
