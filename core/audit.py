@@ -13,11 +13,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from core.db.bulk import insert_rows
 from core.db.models import AuditEntry, AuditHead, utcnow
 
 GENESIS = "0" * 64
@@ -54,7 +55,7 @@ def record_many(session: Session, *, actor: str, action: str,
                      "detail": detail, "prev_hash": last_hash, "entry_hash": entry_hash})
         last_hash = entry_hash
     if rows:
-        session.execute(AuditEntry.__table__.insert(), rows)
+        insert_rows(session, cast(Table, AuditEntry.__table__), rows)
         head.last_id, head.last_hash = last_id, last_hash
         session.flush()
     return len(rows)

@@ -7,11 +7,12 @@ recorded exactly once per fact, in the same transaction as the change it describ
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from core.db.bulk import insert_rows
 from core.db.models import Event, utcnow
 
 LINK_CREATED = "link.created"                # every email carrying a personal link (message, reminder, invitation)
@@ -30,7 +31,9 @@ KINDS = (LINK_CREATED, MESSAGE_SENT, FORM_SENT, MESSAGE_DELIVERED, MESSAGE_FAILE
 
 
 def record_events(session: Session, rows: list[dict[str, Any]], *, at: datetime | None = None) -> None:
-    """Insert events (dicts of Event columns plus ``kind``) in one statement, in the caller's transaction."""
+    """Insert events (dicts of Event columns plus ``kind``) in one statement, in the caller's transaction.
+
+    Rows may name different columns (a missing one is NULL)."""
     if not rows:
         return
     moment = at or utcnow()
@@ -38,7 +41,7 @@ def record_events(session: Session, rows: list[dict[str, Any]], *, at: datetime 
         if row["kind"] not in KINDS:
             raise ValueError(f"unknown event kind {row['kind']!r}")
         row.setdefault("at", moment)
-    session.execute(insert(Event), rows)
+    insert_rows(session, cast(Table, Event.__table__), rows)
 
 
 def record_event(session: Session, kind: str, **columns: Any) -> None:

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, events
@@ -35,10 +35,12 @@ from core.campaigns.campaigns import INVITATION, INVITATION_DAYS, locked_campaig
 from core.campaigns.mail import InvitationMailer, InvitationPatient
 from core.campaigns.templates import render_title
 from core.crypto import SiteCipher
+from core.db.bulk import insert_rows, update_rows
 from core.db.models import Campaign, CampaignConsent, CampaignRecipient, Patient, Site, utcnow
 from core.errors import InvalidInput
 from core.i18n import _
 from core.messaging.compose import from_header
+from core.messaging.recipients import portal_references
 from core.messaging.render import RenderContext
 from core.outbox.queue import OutboxRequest, enqueue_many
 from core.outbox.worker import email_payload
@@ -48,7 +50,6 @@ from core.uow import UnitOfWork
 PUSH = "push"
 RECIPIENTS = cast(Table, CampaignRecipient.__table__)
 _CHUNK = 900
-_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
                               from_header=header, domain=envelope.rpartition("@")[2] or "accueil.invalid",
                               portal=settings.portal_base_url, timezone=settings.timezone)
     channel = "email" if campaign.kind == INVITATION else PUSH
+    references = {} if campaign.kind == INVITATION else portal_references(session, [
+        patients[row.patient_id] for row in taken if skip_reason(campaign.kind, patients[row.patient_id]) is None])
     requests: list[OutboxRequest] = []
     sent_rows: list[dict[str, Any]] = []
     skipped_rows: list[dict[str, Any]] = []
@@ -130,16 +133,18 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
         common = {"patient_id": patient.id, "campaign_id": campaign_id, "channel": channel}
         if reason:
             reasons[reason] = reasons.get(reason, 0) + 1
-            skipped_rows.append({"rid": row.id, "reason": reason, "consent": bool(patient.marketing_consent)})
+            skipped_rows.append({"id": row.id, "state": "skipped", "skip_reason": reason,
+                                 "marketing_consent_at_send": bool(patient.marketing_consent)})
             event_rows.append({"kind": events.CAMPAIGN_SKIPPED, "detail": {"reason": reason}, **common})
             continue
         key = f"campaign:{campaign_id}:recipient:{row.id}"
-        values: dict[str, Any] = {"rid": row.id, "consent": bool(patient.marketing_consent), "token": None,
-                                  "expires": None}
+        values: dict[str, Any] = {"id": row.id, "state": "sent", "sent_at": now,
+                                  "marketing_consent_at_send": bool(patient.marketing_consent),
+                                  "invite_token_hash": None, "invite_expires_at": None}
         if campaign.kind == INVITATION:
             token = secrets.token_urlsafe(32)  # 256 bits; only its hash is kept
-            values["token"] = hashlib.sha256(token.encode()).digest()
-            values["expires"] = now + timedelta(days=INVITATION_DAYS)
+            values["invite_token_hash"] = hashlib.sha256(token.encode()).digest()
+            values["invite_expires_at"] = now + timedelta(days=INVITATION_DAYS)
             message = mailer.build(InvitationPatient(patient.first_name, patient.last_name, patient.preferred_name,
                                                      patient.language, patient.email), token, now)
             requests.append(OutboxRequest("email", email_payload(sender=envelope, to=patient.email,
@@ -147,24 +152,17 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
             event_rows.append({"kind": events.LINK_CREATED, **common})
         else:
             title = render_title(campaign.app_title or "", _title_context(patient, site.name, settings))
-            requests.append(OutboxRequest(PUSH, {"patient": _reference(session, patient), "title": title,
+            requests.append(OutboxRequest(PUSH, {"patient": references[patient.id], "title": title,
                                                  "campaign_id": campaign_id, "language": patient.language}, key))
         sent_rows.append(values)
         event_rows.append({"kind": events.CAMPAIGN_SENT, **common})
-    outbox_ids = enqueue_many(session, requests)
+    # Each key names a recipient that was 'assigned' until this transaction: no item can have it yet.
+    outbox_ids = enqueue_many(session, requests, new_keys=True)
     for values, outbox_id in zip(sent_rows, outbox_ids, strict=True):
-        values["outbox"] = outbox_id
-    if sent_rows:
-        session.execute(update(RECIPIENTS).where(RECIPIENTS.c.id == bindparam("rid")).values(
-            state="sent", sent_at=now, marketing_consent_at_send=bindparam("consent"),
-            invite_token_hash=bindparam("token"), invite_expires_at=bindparam("expires"),
-            outbox_id=bindparam("outbox")), sent_rows)
-    if skipped_rows:
-        session.execute(update(RECIPIENTS).where(RECIPIENTS.c.id == bindparam("rid")).values(
-            state="skipped", skip_reason=bindparam("reason"), marketing_consent_at_send=bindparam("consent")),
-            skipped_rows)
-    if ledger:
-        session.execute(insert(CampaignConsent), ledger)
+        values["outbox_id"] = outbox_id
+    update_rows(session, RECIPIENTS, "id", sent_rows)
+    update_rows(session, RECIPIENTS, "id", skipped_rows)
+    insert_rows(session, cast(Table, CampaignConsent.__table__), ledger)
     events.record_events(session, event_rows, at=now)
     audit.record_many(session, actor=uow.actor, action="campaign.send", entries=[
         (entry["patient_id"], {"campaign_id": campaign_id, "outcome": entry["outcome"]}) for entry in ledger])
@@ -178,13 +176,3 @@ def _mark_started(campaign: Campaign, now: datetime) -> None:
         campaign.status = "started"
     if campaign.started_at is None:
         campaign.started_at = now
-
-
-def _reference(session: Session, patient: Any) -> str:
-    """The patient's portal reference (the push gateway's addressee), made on first need."""
-    if patient.portal_reference:
-        return str(patient.portal_reference)
-    reference = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
-    session.execute(update(Patient).where(Patient.id == patient.id, Patient.portal_reference.is_(None))
-                    .values(portal_reference=reference))
-    return reference

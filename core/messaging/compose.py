@@ -21,11 +21,12 @@ from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, object_session
 
 from core import audit, events
 from core.crypto import SiteCipher
+from core.db.bulk import insert_rows, next_ids
 from core.db.models import (
     Attachment,
     EForm,
@@ -258,42 +259,28 @@ def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Si
     references = portal_references(session, reachable)
     for item in outgoing:
         item.row["portal_reference"] = references[item.patient.id]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        ids = _next_ids(session, "messages", len(outgoing))
-        for message_id, item in zip(ids, outgoing, strict=True):
-            item.row["id"] = message_id
-        session.execute(insert(MESSAGES), [item.row for item in outgoing])
-    else:
-        # Ids mapped back through the unique Message-ID header: asking SQLite for them in
-        # parameter order makes it insert one row per statement.
-        by_header = dict((header, message_id) for message_id, header in session.execute(
-            insert(MESSAGES).returning(MESSAGES.c.id, MESSAGES.c.message_id_header),
-            [item.row for item in outgoing]))
-        ids = [by_header[item.row["message_id_header"]] for item in outgoing]
+    ids = next_ids(session, MESSAGES, len(outgoing))
+    for message_id, item in zip(ids, outgoing, strict=True):
+        item.row["id"] = message_id
+    insert_rows(session, MESSAGES, [item.row for item in outgoing])
     if draft.secure_message:
-        session.execute(insert(cast(Table, SecureContent.__table__)), [
+        insert_rows(session, cast(Table, SecureContent.__table__), [
             {"message_id": message_id, "ciphertext": cipher.encrypt_text(item.secure or "", context="secure_content")}
             for message_id, item in zip(ids, outgoing, strict=True)])
     requests: dict[int, list[int]] = {message_id: [] for message_id in ids}
     if forms:
         request_rows: list[dict[str, Any]] = [{"message_id": message_id, "eform_id": form.id, "state": "pending"}
                                               for message_id in ids for form in forms]
-        if postgres:
-            for row, request_id in zip(request_rows, _next_ids(session, "form_requests", len(request_rows)),
-                                       strict=True):
-                row["id"] = request_id
-            session.execute(insert(REQUESTS), request_rows)
-            pairs = [(row["id"], row["message_id"]) for row in request_rows]
-        else:
-            pairs = list(session.execute(insert(REQUESTS).returning(REQUESTS.c.id, REQUESTS.c.message_id),
-                                         request_rows).all())
+        for row, request_id in zip(request_rows, next_ids(session, REQUESTS, len(request_rows)), strict=True):
+            row["id"] = request_id
+        insert_rows(session, REQUESTS, request_rows)
+        pairs = [(row["id"], row["message_id"]) for row in request_rows]
         for request_id, message_id in pairs:
             requests[message_id].append(request_id)
         for found in requests.values():
             found.sort()  # in form order (ids grow with the insert's rows)
     if files:
-        session.execute(insert(Attachment), [
+        insert_rows(session, cast(Table, Attachment.__table__), [
             {"message_id": message_id, "direction": "staff", "display_name": checked.display_name,
              "extension": checked.extension, "content_type": checked.content_type, "size": len(checked.data),
              "sha256": hashlib.sha256(checked.data).digest(), "ciphertext": cipher.encrypt(checked.data,
@@ -314,20 +301,11 @@ def queue_draft(uow: UnitOfWork, draft: Draft, *, settings: Settings, cipher: Si
         OutboxRequest(kind="email", idempotency_key=f"email:message:{message_id}", message_id=message_id,
                       payload=email_payload(sender=envelope, to=item.row["to_address"], message_bytes=item.email,
                                             cipher=cipher))
-        for message_id, item in zip(ids, outgoing, strict=True)])
+        for message_id, item in zip(ids, outgoing, strict=True)], new_keys=True)
     audit.record_many(session, actor=uow.actor, action="message.send", entries=[
         (item.patient.id, {"message_id": message_id, "forms": len(requests[message_id]), "attachments": len(files)})
         for message_id, item in zip(ids, outgoing, strict=True)])
     return SendResult(ids, skipped)
-
-
-def _next_ids(session: Session, table: str, count: int) -> list[int]:
-    """``count`` ids from the table's sequence (PostgreSQL). Rows inserted with them go in one
-    pipelined executemany: a multi-row INSERT … RETURNING of thousands of rows costs more in
-    query parsing on the client than in the database."""
-    return list(session.execute(
-        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
-        {"table": table, "count": count}).scalars())
 
 
 def _build(session: Session, draft: Draft, patients: list[Recipient], site: Site, settings: Settings) -> list[_Outgoing]:

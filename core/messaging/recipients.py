@@ -11,9 +11,10 @@ import secrets
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from core.db.bulk import update_rows
 from core.db.models import Appointment, Patient, Provider, Site, utcnow
 from core.errors import InvalidInput
 from core.messaging.render import RenderContext
@@ -91,12 +92,10 @@ def load_recipients(session: Session, ids: Sequence[int]) -> list[Recipient]:
 def portal_references(session: Session, patients: Sequence[Recipient]) -> dict[int, str]:
     """Each patient's portal reference, giving one to those without (PT-6: a new one after a purge)."""
     references = {p.id: p.portal_reference for p in patients if p.portal_reference is not None}
-    new = [{"patient": p.id, "reference": _new_reference()} for p in patients if p.portal_reference is None]
+    new = [{"id": p.id, "portal_reference": _new_reference()} for p in patients if p.portal_reference is None]
     if new:
-        session.execute(update(PATIENTS).where(PATIENTS.c.id == bindparam("patient"),
-                                               PATIENTS.c.portal_reference.is_(None))
-                        .values(portal_reference=bindparam("reference")), new)
-        ids = [row["patient"] for row in new]
+        update_rows(session, PATIENTS, "id", new, where="patients.portal_reference IS NULL")
+        ids = [row["id"] for row in new]
         for start in range(0, len(ids), 2000):  # read back: a concurrent send may have given one first
             references.update(session.execute(select(Patient.id, Patient.portal_reference)
                                               .where(Patient.id.in_(ids[start:start + 2000]))).all())

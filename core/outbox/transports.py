@@ -206,6 +206,8 @@ class SmtpTransport:
     def _transaction(self, conn: smtplib.SMTP, reused: bool, envelope_from: str, to: str,
                      message_bytes: bytes, on_transmitting: Callable[[], None]) -> None:
         phase = "MAIL"
+        # Ready before MAIL: once the server has said 354 it should not have to wait for us.
+        content = wire_format(message_bytes)
         try:
             code, reply = conn.mail(envelope_from, self._mail_options(conn, envelope_from, to, message_bytes))
             if code != 250:
@@ -227,7 +229,7 @@ class SmtpTransport:
             if code != 354:
                 self._refused(conn, code, reply, phase)
             phase = "content"
-            conn.send(wire_format(message_bytes))
+            conn.send(content)
             code, reply = conn.getreply()
             if code != 250:
                 self._refused(conn, code, reply, phase)

@@ -110,13 +110,15 @@ class Worker:
         items = queue.claim(self.app, worker_id=self.worker_id, limit=self.batch, now=now, kinds=(EMAIL,))
         self.claimed_ids.extend(item.id for item in items)
         try:
+            # Every email of the batch decrypted now, not between one message's 250 and the next MAIL.
+            emails = [self._decode(item) for item in items]
             for index, item in enumerate(items):
                 if self._stop is not None and self._stop.is_set():
                     # Shutting down: give the rest back untried, due at once for the next worker.
                     queue.release(self.app, items[index:], next_try_at=self.clock())
                     break
                 try:
-                    self._deliver(item)
+                    self._deliver(item, emails[index])
                 except ConnectionFailure:
                     # The server is unreachable: give the rest back untried, no attempt counted.
                     rest = items[index + 1:]
@@ -170,19 +172,21 @@ class Worker:
             log.info("outbox worker %s stopped", self.worker_id)
 
     # -- one item ----------------------------------------------------------------------------
-    def _deliver(self, item: ClaimedItem) -> str | None:
-        """Send one item and record the outcome; returns the state recorded (None: claim lost)."""
-        try:
-            try:
-                sender, to, raw = decode_email_payload(item.payload, self.app.cipher)
-            except ValueError:
-                if not self.app.refresh_cipher():  # the site key rotated since the last look: try the new one
-                    raise
-                sender, to, raw = decode_email_payload(item.payload, self.app.cipher)
-        except ValueError:
+    def _decode(self, item: ClaimedItem) -> tuple[str, str, bytes] | None:
+        email = _decoded(item, self.app.cipher)
+        if email is None and self.app.refresh_cipher():  # the site key rotated since the last look: try the new one
+            email = _decoded(item, self.app.cipher)
+        return email
+
+    def _deliver(self, item: ClaimedItem, email: tuple[str, str, bytes] | None) -> str | None:
+        """Send one item and record the outcome; returns the state recorded (None: claim lost).
+
+        ``email`` is the item's decoded payload (None: not a complete email)."""
+        if email is None:
             queue.mark_failed(self.app, item, "payload is not a complete email (from, to, raw)", now=self.clock())
             log.error("outbox item %d failed: malformed payload", item.id)
             return queue.FAILED
+        sender, to, raw = email
         transmitting = False
 
         def on_transmitting() -> None:
@@ -226,6 +230,13 @@ class Worker:
                                     policy=self.policy)
         self._accepted.append(item)
         return queue.SENT
+
+
+def _decoded(item: ClaimedItem, cipher: SiteCipher) -> tuple[str, str, bytes] | None:
+    try:
+        return decode_email_payload(item.payload, cipher)
+    except ValueError:
+        return None
 
 
 def decode_email_payload(payload: dict[str, object], cipher: SiteCipher) -> tuple[str, str, bytes]:
