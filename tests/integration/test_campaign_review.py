@@ -177,6 +177,9 @@ def test_editing_the_type_of_a_started_campaign_changes_nothing(clinic) -> None:
     before = audit_count(app)
     with app.uow(write=True) as uow, pytest.raises(InvalidInput, match="type of a campaign that has started"):
         cs.update_campaign(uow, campaign_id, invitation_draft("Autre nom"))
+    invalid_too = cs.CampaignDraft("invitation", "", email_subject="", email_body="")
+    with app.uow(write=True) as uow, pytest.raises(InvalidInput, match="^The type of a campaign"):
+        cs.update_campaign(uow, campaign_id, invalid_too)  # the type is the reason given, not the empty fields
     with app.uow() as uow:
         assert uow.session.execute(select(Campaign.kind, Campaign.mode, Campaign.name, Campaign.app_title,
                                           Campaign.starts_on)).one() == row_before
