@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, TabbedContent, TextArea
 
+from core.campaigns.conditions import Condition
 from core.campaigns.push import deliver_due
 from core.campaigns.recipients import assign_csv, list_recipients, remove_recipient
 from core.campaigns.start import start_campaign
@@ -180,3 +181,93 @@ async def test_push_notifications_show_in_the_outbox_screen(campaign_app, campai
         await settle(pilot)
         text = screen_text(pilot)
     assert text.count("push") == 2, text
+
+
+async def test_a_new_campaign_switched_to_app_drops_the_invitation_text(campaign_app) -> None:
+    app = campaign_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_campaigns(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, CampaignDetailScreen)
+        subject, body = detail.query_one("#campaign-subject", Input), detail.query_one("#campaign-body", TextArea)
+        detail.query_one("#campaign-kind", Select).value = "app"
+        await settle(pilot)
+        assert (subject.value, body.text) == ("", "")  # the link [weblink] has no place in an app message
+        assert "Title" in screen_text(pilot) and "Shown from" in screen_text(pilot)
+        subject.value = "Horaire des fêtes"
+        detail.query_one("#campaign-kind", Select).value = "invitation"
+        await settle(pilot)
+        assert subject.value == "Horaire des fêtes" and body.text == ""  # typed text is never replaced
+        subject.value = ""
+        detail.query_one("#campaign-kind", Select).value = "app"
+        await settle(pilot)
+        detail.query_one("#campaign-kind", Select).value = "invitation"
+        await settle(pilot)
+        assert subject.value == default_invitation("en").subject
+
+
+async def test_add_one_patient_by_search_then_refresh_shows_others_additions(campaign_app, campaign_clinic) -> None:
+    app = campaign_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        patients = await open_patients(pilot)
+        assert patients.loaded is not None and patients.loaded.detail.summary.counts.assigned == 4
+        assert "2025-03-03" in screen_text(pilot)  # the day added, not the day sent (2025-03-10)
+        assert "2025-03-10" not in screen_text(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        add = app.screen
+        assert isinstance(add, AddPatientsScreen)
+        add.query_one("#add-tabs", TabbedContent).active = "tab-one"
+        add.query_one("#one-search", Input).value = "Nguyen"
+        await settle(pilot)
+        add.query_one("#one-search", Input).focus()
+        await pilot.press("enter")  # from the search field to the results
+        await settle(pilot)
+        assert app.screen.focused is add.query_one("#one-results")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is patients
+        assert patients.loaded.detail.summary.counts.assigned == 5
+        assert "Nguyen, Linh" in screen_text(pilot)
+        with campaign_clinic.uow(write=True) as uow:  # someone else adds one meanwhile
+            assign_csv(uow, patients.campaign_id, b"Chart ID\n100107\n", today=CLOCK.today())
+        await pilot.press("r")
+        await settle(pilot)
+        assert patients.loaded.detail.summary.counts.assigned == 6
+        assert "Tremblay, Noah" in screen_text(pilot)
+
+
+async def test_a_saved_condition_set_loads_into_the_builder_with_its_count(campaign_app) -> None:
+    from screens.campaign_add import ConditionRow
+
+    app = campaign_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_patients(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        add = app.screen
+        assert isinstance(add, AddPatientsScreen)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        rows = list(add.query(ConditionRow))
+        rows[1].query_one(Input).value = "40"
+        add.query_one("#set-name", Input).value = "Adultes de 40 ans et plus"
+        await settle(pilot)
+        assert "3 patients match every condition." in screen_text(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Condition set saved." in screen_text(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        again = app.screen
+        assert isinstance(again, AddPatientsScreen) and again is not add
+        assert len(list(again.query(ConditionRow))) == 1
+        again.query_one("#saved-sets", Select).value = "Adultes de 40 ans et plus"
+        await settle(pilot)
+        assert [row.condition() for row in again.query(ConditionRow)] == [
+            Condition("connected_system", "is_not", "patient_app"), Condition("age", "ge", "40")]
+        assert "3 patients match every condition." in screen_text(pilot)
