@@ -257,3 +257,42 @@ def test_the_invitation_comes_pre_filled_in_french_and_in_english() -> None:
         assert "[weblink]" in template.body
         assert check_templates("invitation", template.subject, template.body, "", "") == []
     assert default_invitation("es") == english
+
+
+def test_consent_is_read_at_send_time_and_recorded_with_the_send(clinic) -> None:
+    from sqlalchemy import update
+
+    from core.campaigns.start import start_campaign
+    from core.db.models import CampaignConsent, OutboxItem
+
+    app, ids = clinic
+    campaign_id = create(app, app_draft())
+    with app.uow(write=True) as uow:  # 1001 consents now, 1003 not yet, 1002 will be removed
+        assign_csv(uow, campaign_id, b"Chart ID\n1001\n1002\n1003\n", today=TODAY)
+    with app.uow(write=True) as uow:  # between assigning and Start: 1001 withdraws, 1003 gives consent
+        uow.session.execute(update(Patient).where(Patient.id == ids["1001"]).values(marketing_consent=False))
+        uow.session.execute(update(Patient).where(Patient.id == ids["1003"])
+                            .values(marketing_consent=True, marketing_consent_at=NOW))
+        uow.commit()
+    with app.uow(write=True) as uow:
+        oneil = next(row for row in list_recipients(uow, campaign_id).rows if row.chart_id == "1002")
+        remove_recipient(uow, campaign_id, oneil.id)
+    with app.uow(write=True) as uow:
+        result = start_campaign(uow, campaign_id, settings=app.settings, cipher=app.cipher, now=NOW)
+    assert (result.sent, result.reasons) == (1, {"no_marketing_consent": 1})
+    with app.uow() as uow:
+        ledger = {row.patient_id: row for row in uow.session.execute(
+            select(CampaignConsent.patient_id, CampaignConsent.marketing_consent, CampaignConsent.outcome,
+                   CampaignConsent.marketing_consent_at, CampaignConsent.at))}
+        pushed = [item.payload["campaign_id"] for item in uow.session.scalars(select(OutboxItem))]
+        at_send = {row.patient_id: row.marketing_consent_at_send for row in uow.session.execute(
+            select(CampaignRecipient.patient_id, CampaignRecipient.marketing_consent_at_send))}
+    assert set(ledger) == {ids["1001"], ids["1003"]}  # the removed patient: nothing sent, nothing recorded
+    assert (ledger[ids["1001"]].marketing_consent, ledger[ids["1001"]].outcome) == (False, "skipped")
+    assert (ledger[ids["1003"]].marketing_consent, ledger[ids["1003"]].outcome) == (True, "sent")
+    assert ledger[ids["1003"]].marketing_consent_at == NOW and ledger[ids["1003"]].at == NOW
+    assert pushed == [campaign_id]
+    assert at_send == {ids["1001"]: False, ids["1002"]: None, ids["1003"]: True}
+    with app.uow(write=True) as uow:
+        rows = {row.chart_id: (row.status, row.reason) for row in list_recipients(uow, campaign_id).rows}
+    assert rows == {"1001": ("skipped", "no_marketing_consent"), "1002": ("removed", None), "1003": ("sent", None)}
