@@ -304,3 +304,56 @@ def test_consent_is_read_at_send_time_and_recorded_with_the_send(clinic) -> None
     with app.uow(write=True) as uow:
         rows = {row.chart_id: (row.status, row.reason) for row in list_recipients(uow, campaign_id).rows}
     assert rows == {"1001": ("skipped", "no_marketing_consent"), "1002": ("removed", None), "1003": ("sent", None)}
+
+
+def _at_once(app, *calls) -> tuple[list[object], list[BaseException]]:
+    """Run each call in its own thread and unit of work (its own connection), released together."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run(call) -> None:
+        try:
+            with app.uow(write=True) as uow:
+                barrier.wait(timeout=30)
+                results.append(call(uow))
+        except BaseException as exc:  # noqa: BLE001 - compared below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors
+
+
+def test_two_staff_adding_at_once_never_pass_the_limit(clinic, monkeypatch) -> None:
+    app, _ids = clinic
+    monkeypatch.setattr("core.campaigns.recipients.MAX_RECIPIENTS", 4)
+    campaign_id = create(app, invitation_draft())
+    french = [Condition("language", "is", "fr")]  # 1001, 1003, 1004
+    english = [Condition("language", "is", "en")]  # 1002, 1005
+    results, errors = _at_once(
+        app, lambda uow: assign_by_conditions(uow, campaign_id, french, today=TODAY, now=NOW),
+        lambda uow: assign_by_conditions(uow, campaign_id, english, today=TODAY, now=NOW))
+    assert len(results) == 1 and len(errors) == 1, (results, errors)
+    assert isinstance(errors[0], InvalidInput) and "over the limit of 4" in str(errors[0])
+    assert len(recipients(app)) == results[0].added <= 4  # the first addition whole, the second not at all
+
+
+def test_two_staff_removing_the_same_patient_at_once(clinic) -> None:
+    app, _ids = clinic
+    campaign_id = create(app, invitation_draft())
+    with app.uow(write=True) as uow:
+        assign_csv(uow, campaign_id, b"Chart ID\n1001\n", today=TODAY)
+    with app.uow(write=True) as uow:
+        [row] = list_recipients(uow, campaign_id).rows
+    before = audit_count(app)
+    results, errors = _at_once(app, lambda uow: remove_recipient(uow, campaign_id, row.id),
+                               lambda uow: remove_recipient(uow, campaign_id, row.id))
+    assert len(results) == 1 and len(errors) == 1, (results, errors)
+    assert isinstance(errors[0], InvalidInput) and "already removed" in str(errors[0])
+    assert recipients(app) == [("1001", "removed")] and audit_count(app) == before + 1
