@@ -46,6 +46,8 @@ class StaffMember:
     can_campaigns: bool
     is_operator: bool
     active: bool
+    theme: str | None = None
+    """The terminal app theme this user chose (``themes.THEME_NAMES``), or None: the setting's."""
 
 
 def _hasher() -> PasswordHasher:  # argon2 is imported when a password is really checked, not at start-up
@@ -56,7 +58,7 @@ def _hasher() -> PasswordHasher:  # argon2 is imported when a password is really
 
 def _member(user: User) -> StaffMember:
     return StaffMember(user.id, user.username, user.display_name, user.role, user.language, user.email,
-                       user.can_campaigns, user.is_operator, user.active)
+                       user.can_campaigns, user.is_operator, user.active, user.theme)
 
 
 def check_password_rules(password: str) -> None:
@@ -161,3 +163,22 @@ def user_for_os_account(uow: UnitOfWork, os_user: str) -> StaffMember | None:
     audit.record(uow.session, actor=user.username, action="login.os-user", detail={"user_id": user.id})
     uow.commit()
     return _member(user)
+
+
+def save_preferences(uow: UnitOfWork, user_id: int, *, theme: str | None = None, language: str | None = None) -> None:
+    """Keep what a user chose in the terminal app (theme, language) for their next sign-in."""
+    if language is not None and language not in ("en", "fr"):
+        raise InvalidInput("The language is en or fr.")
+    if theme is not None and not re.fullmatch(r"[a-z][a-z-]{0,39}", theme):
+        raise InvalidInput("A theme is named by lower-case letters and hyphens.")
+    user = uow.session.get(User, user_id)
+    if user is None:
+        raise NotFound("This account no longer exists.")
+    changed = {}
+    if theme is not None and theme != user.theme:
+        user.theme = changed["theme"] = theme
+    if language is not None and language != user.language:
+        user.language = changed["language"] = language
+    if changed:
+        audit.record(uow.session, actor=uow.actor, action="user.preferences", detail={"user_id": user.id, **changed})
+    uow.commit()

@@ -5,10 +5,13 @@ and provider), the report's description (what one row is), the daily-count chart
 the rows and a status line. The table never holds more than one page (``PAGE_SIZE`` rows read
 by keyset from ``core.reports``): ``n`` and ``p`` move between pages, ``s`` and ``o`` change the
 order, ``e`` exports every row to CSV (``screens.report_export``). Every read runs in a thread
-worker; a result for a report, range or filter the screen no longer shows is dropped.
+worker (first page and total, then the daily counts: the rows show without waiting for the
+chart); a result for a report, range or filter the screen no longer shows is dropped.
 
-Changing the report, the days or a filter opens the report again (one audit entry: a report
-lists patients by name); moving between pages of the same report does not.
+Audit: reading a report is a view of patient data (it lists patients by name). One entry per
+*view* opened: report, days, sender, provider and patient search (``service.view_key``); pages
+and another order re-read the same view and write nothing. The search reads only once typing has
+settled (``SEARCH_SETTLE`` s without a key) or on Enter: "cote" typed is one read and one entry.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -36,11 +40,12 @@ from tui.widgets.footer import KeyFooter
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
     from core.reports.query import DailyCount, ReportPage, ReportQuery
-    from core.reports.service import FilterChoices, ReportView
+    from core.reports.service import FilterChoices, ReportView, ViewKey
     from tui.app import AccueilApp
 
 PAGE_SIZE = 100
-LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP = "report-load", "report-page", "report-choices"
+SEARCH_SETTLE = 0.4  # seconds without a key in the search box before the report is read again
+LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP, CHART_GROUP = "report-load", "report-page", "report-choices", "report-chart"
 CELL_PADDING = 1
 SHORT_DATE = len("03-10 09:00")
 # Columns narrowed (to these widths at most) when the terminal is too narrow for all of them; beyond
@@ -49,8 +54,8 @@ SHRINKABLE = {"patient": 16, "form": 14, "sender": 10, "provider": 10, "campaign
 
 
 @dataclass(frozen=True)
-class Opened:
-    view: ReportView
+class Charted:
+    query: ReportQuery
     daily: tuple[DailyCount, ...]
 
 
@@ -107,6 +112,9 @@ class ReportsScreen(Screen[None]):
         self.total = 0
         self.page: ReportPage | None = None
         self.page_starts: list[tuple[object, ...] | None] = [None]  # the cursor that opened each page seen
+        self.audited_view: ViewKey | None = None  # the view the last audit entry was written for
+        self.charted_view: ViewKey | None = None  # the view whose daily counts are shown or being read
+        self.search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         today = self.accueil_app.clock.today()
@@ -183,20 +191,30 @@ class ReportsScreen(Screen[None]):
         query = query or self._current_query()
         if accueil is None or query is None or (query == self.query_state and not force):
             return  # the same report again (a control set to the value it had): not read twice
+        from core.reports.service import view_key
+
         self.query_state = query
         self.page_starts = [None]
         self.workers.cancel_group(self, PAGE_GROUP)  # a page of the report shown before is not wanted
         self._status(_("Reading the report…"))
-        self._open(accueil, query)
+        key = view_key(query)
+        audit_view = key != self.audited_view  # the same rows in another order: already audited
+        self.audited_view = key
+        self._open(accueil, query, audit_view)
 
     @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False, description="open report")
-    def _open(self, accueil: Accueil, query: ReportQuery) -> Opened:
-        from core.reports.query import daily_counts
+    def _open(self, accueil: Accueil, query: ReportQuery, audit_view: bool) -> ReportView:
         from core.reports.service import open_report
 
-        view = open_report(accueil, query, limit=PAGE_SIZE)
+        return open_report(accueil, query, limit=PAGE_SIZE, audit_view=audit_view)
+
+    @work(thread=True, exclusive=True, group=CHART_GROUP, exit_on_error=False, description="report chart")
+    def _chart(self, accueil: Accueil, query: ReportQuery) -> Charted:
+        """The count per day, read once the rows are shown (they come first)."""
+        from core.reports.query import daily_counts
+
         with accueil.uow() as uow:
-            return Opened(view, tuple(daily_counts(uow.session, query)))
+            return Charted(query, tuple(daily_counts(uow.session, query)))
 
     @work(thread=True, exclusive=True, group=PAGE_GROUP, exit_on_error=False, description="report page")
     def _read_page(self, accueil: Accueil, query: ReportQuery,
@@ -214,16 +232,26 @@ class ReportsScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.state == WorkerState.ERROR and worker.error is not None and worker.group in (
-                LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP):
+                LOAD_GROUP, PAGE_GROUP, CHOICES_GROUP, CHART_GROUP):
+            if worker.group in (LOAD_GROUP, CHART_GROUP):  # not read: the next read of it audits/charts
+                self.audited_view, self.charted_view = None, None
             self._status(_("The report cannot be read: {reason}").format(reason=error_text(worker.error)))
         if worker.state != WorkerState.SUCCESS:
             return
+        from core.reports.service import view_key
+
         if worker.group == LOAD_GROUP:
-            opened = cast("Opened", worker.result)
-            if opened.view.query == self.query_state:
-                self.total = opened.view.total
-                self._show_chart(opened.daily)
-                self._show_page(opened.view.first_page)
+            view = cast("ReportView", worker.result)
+            if view.query == self.query_state:
+                self.total = view.total
+                self._show_page(view.first_page)
+                if view_key(view.query) != self.charted_view and self.accueil_app.accueil is not None:
+                    self.charted_view = view_key(view.query)  # another order of the same rows keeps its chart
+                    self.call_after_refresh(self._chart, self.accueil_app.accueil, view.query)  # rows painted first
+        elif worker.group == CHART_GROUP:
+            charted = cast("Charted", worker.result)
+            if self.query_state is not None and view_key(charted.query) == view_key(self.query_state):
+                self._show_chart(charted.daily)
         elif worker.group == PAGE_GROUP:
             query, page = cast("tuple[ReportQuery, ReportPage]", worker.result)
             if query == self.query_state:
@@ -240,7 +268,8 @@ class ReportsScreen(Screen[None]):
         if daily:
             peak = max(daily, key=lambda d: d.count)
             caption = _("Per day, {first} to {last}: {total} in all, at most {peak} ({day})").format(
-                first=daily[0].day.isoformat(), last=daily[-1].day.isoformat(), total=f"{self.total:,}",
+                first=daily[0].day.isoformat(), last=daily[-1].day.isoformat(),
+                total=f"{sum(d.count for d in daily):,}",
                 peak=f"{peak.count:,}", day=peak.day.isoformat())
         self.query_one("#report-caption", Static).update(caption)
 
@@ -313,6 +342,16 @@ class ReportsScreen(Screen[None]):
 
     @on(Input.Changed, "#report-search")
     def _search_changed(self) -> None:
+        """Read again once typing settles: not a read (nor an audit entry) per key."""
+        if self.search_timer is not None:
+            self.search_timer.stop()
+        self.search_timer = self.set_timer(SEARCH_SETTLE, self._search_settled)
+
+    @on(Input.Submitted, "#report-search")
+    def _search_settled(self) -> None:
+        if self.search_timer is not None:
+            self.search_timer.stop()
+            self.search_timer = None
         self.reload()
 
     # -- actions ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 from core.errors import AccueilError
 
 # Every revision, oldest first. A test checks this list against the migration scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0006", "0007", "0008", "0010", "0011", "0015")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0006", "0007", "0008", "0010", "0011", "0015", "0016")
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
 

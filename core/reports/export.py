@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, TextIO
 from core import audit
 from core.errors import InvalidInput
 from core.i18n import _
-from core.reports.query import ReportQuery, count, iter_rows
+from core.reports.query import ReportQuery, count, iter_cells
 
 if TYPE_CHECKING:
     from core.bootstrap import Accueil
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # the same test, as a set look-up on the first character
 PROGRESS_EVERY = 1000
 
 
@@ -47,7 +48,12 @@ class ExportResult:
 
 def safe_cell(text: str) -> str:
     """``text`` as a spreadsheet will show it, never run it."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
+
+
+def safe_cells(cells: list[str]) -> list[str]:
+    """``safe_cell`` on every cell of a row, inline (this runs for every row of an export)."""
+    return ["'" + text if text[:1] in _FORMULA_FIRST else text for text in cells]
 
 
 def header(query: ReportQuery) -> list[str]:
@@ -84,10 +90,8 @@ def export_csv(app: Accueil, query: ReportQuery, path: Path, *, overwrite: bool 
             total = min(total, limit) if limit is not None else total
             writer = csv.writer(handle, dialect="excel", lineterminator="\r\n")
             writer.writerow(header(query))
-            for row in iter_rows(uow.session, query):
-                if limit is not None and done >= limit:
-                    break
-                writer.writerow([safe_cell(cell) for cell in row.cells])
+            for cells in iter_cells(uow.session, query, limit=limit):
+                writer.writerow(safe_cells(cells))
                 done += 1
                 if done % PROGRESS_EVERY == 0:
                     if progress is not None:
@@ -111,8 +115,8 @@ def export_to_stream(app: Accueil, query: ReportQuery, stream: TextIO) -> int:
     writer.writerow(header(query))
     done = 0
     with app.uow() as uow:
-        for row in iter_rows(uow.session, query):
-            writer.writerow([safe_cell(cell) for cell in row.cells])
+        for cells in iter_cells(uow.session, query):
+            writer.writerow(safe_cells(cells))
             done += 1
     _audit_export(app, query, done)
     return done
@@ -125,4 +129,4 @@ def _audit_export(app: Accueil, query: ReportQuery, rows: int) -> None:
 
 
 __all__ = ["FORMULA_STARTS", "ExportCancelled", "ExportResult", "audit_detail", "export_csv", "export_to_stream", "header",
-           "safe_cell"]
+           "safe_cell", "safe_cells"]

@@ -15,7 +15,7 @@ from core.db.models import AuditEntry, Message, Patient, User
 from core.errors import InvalidInput
 from core.patients.keys import fold
 from core.reports import definitions as names
-from core.reports.export import ExportCancelled, export_csv, safe_cell
+from core.reports.export import ExportCancelled, export_csv, safe_cell, safe_cells
 from core.reports.query import ReportQuery
 
 ZONE = "America/Toronto"
@@ -61,6 +61,8 @@ def test_safe_cell_prefixes_what_a_spreadsheet_would_run() -> None:
     assert safe_cell("O'Neil, Zoé") == "O'Neil, Zoé"
     assert safe_cell("2025-04-15 10:00") == "2025-04-15 10:00"
     assert safe_cell("") == ""
+    plain = ["O'Neil, Zoé", "2025-04-15 10:00", "", "12"]
+    assert safe_cells([*HOSTILE, *plain]) == [safe_cell(text) for text in (*HOSTILE, *plain)]  # the row form
 
 
 def test_csv_round_trips_and_neutralises_formulas(clinic, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Input
 from core.bootstrap import Accueil
 from core.db.models import AuditEntry, User
 from core.i18n import get_language, set_language
+from screens.help import HelpScreen
 from screens.lock import LockScreen
 from screens.login import LoginScreen
 from screens.patient_view import PatientViewScreen
@@ -264,7 +265,47 @@ async def test_no_app_key_gets_past_the_lock_screen(make_app: AppFactory) -> Non
         await settle(pilot)
         app.command_lock()
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen))
-        await pilot.press("f1", "f3", "ctrl+p", "escape")
+        await pilot.press("f3", "ctrl+p", "escape")
         await pilot.pause()
         assert isinstance(app.screen, LockScreen) and app.current_mode == PATIENTS
         assert app.signed_out_screen_up
+        await pilot.press("f1", "f3", "ctrl+p")  # under the help too
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and app.current_mode == PATIENTS
+        assert "Sophie" not in screen_text(pilot) and "COTÉ" not in screen_text(pilot)
+
+
+async def test_f1_shows_help_on_the_login_screen_in_the_users_language(make_app: AppFactory, clinic: Accueil) -> None:
+    unmap_os_user(clinic)
+    set_language("fr")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen) and "Effacer" in screen_text(pilot))
+        assert screen_text(pilot).splitlines()[-1].split() == ["esc", "Effacer", "f1", "Aide", "^q", "Quitter"]
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = screen_text(pilot)
+        assert "Votre nom d'utilisateur Accueil" in shown  # the focused field's help
+        assert "Après cinq mots de passe erronés" in shown  # the screen's
+        await pilot.press("f1")  # F1 again closes it
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert isinstance(app.focused, Input) and app.focused.id == "username"
+        await sign_in(pilot, STAFF_USER, STAFF_PASSWORD)
+        await wait_for(pilot, lambda: isinstance(app.screen, PatientsScreen))
+
+
+async def test_f1_shows_help_on_the_lock_screen_and_esc_returns_to_it(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.command_lock()
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen) and "Quit" in screen_text(pilot))
+        assert screen_text(pilot).splitlines()[-1].split() == ["f1", "Help", "^q", "Quit"]
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Your password; Enter unlocks." in screen_text(pilot)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen))
+        await type_into(pilot, "password", STAFF_PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PatientsScreen))

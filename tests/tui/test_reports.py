@@ -15,7 +15,7 @@ from core import events
 from core.bootstrap import Accueil
 from core.db.models import AuditEntry, Message, Patient, Provider, User
 from screens.report_export import ReportExportScreen
-from screens.reports import ReportsScreen
+from screens.reports import SEARCH_SETTLE, ReportsScreen
 from tests.tui.conftest import screen_text, settle
 from tui.app import AccueilApp
 
@@ -61,6 +61,17 @@ def add_report_events(clinic: Accueil, *, extra_links: int = 0, spread_minutes: 
 def report_clinic(clinic: Accueil) -> Accueil:
     add_report_events(clinic)
     return clinic
+
+
+async def settle_search(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Past the search box's pause (the report is read once typing settles), then every read done."""
+    await pilot.pause(SEARCH_SETTLE + 0.2)
+    await settle(pilot)
+
+
+def report_views(clinic: Accueil) -> int:
+    with clinic.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).where(AuditEntry.action == "report.view")) or 0)
 
 
 def table_rows(app: AccueilApp) -> list[list[str]]:
@@ -116,10 +127,10 @@ async def test_report_filters_search_and_sort(make_app: AppFactory, report_clini
         screen.query_one("#report-sender", Select).clear()
         await settle(pilot)
         await pilot.press("slash", *"oneil")
-        await settle(pilot)
+        await settle_search(pilot)
         assert {row[3] for row in table_rows(app)} == {"O'NEIL, Patrick"}
         screen.query_one("#report-search", Input).value = ""
-        await settle(pilot)
+        await settle_search(pilot)
         screen.query_one("#report-rows").focus()
         await pilot.press("s")  # next sortable column after the date: the chart
         await settle(pilot)
@@ -128,6 +139,28 @@ async def test_report_filters_search_and_sort(make_app: AppFactory, report_clini
         await pilot.press("o")
         await settle(pilot)
         assert [row[2] for row in table_rows(app)] == sorted(charts, reverse=True)
+
+
+async def test_typing_a_search_is_one_view_in_the_audit_trail(make_app: AppFactory, report_clinic: Accueil) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_reports(pilot)
+        assert report_views(report_clinic) == 1
+        await pilot.press("slash", *"cote")
+        await settle_search(pilot)
+        assert {row[3][:11] for row in table_rows(app)} == {"CÔTÉ, Marie", "COTÉ, Jean-"}
+        assert report_views(report_clinic) == 2  # "cote": one view, not one per letter
+        screen.query_one("#report-rows").focus()
+        await pilot.press("s", "o")  # the same rows in another order: already audited
+        await settle(pilot)
+        assert report_views(report_clinic) == 2
+        await pilot.press("slash", "end", "backspace", "enter")  # Enter reads at once: "cot" is another view
+        await settle(pilot)
+        assert report_views(report_clinic) == 3
+    with report_clinic.uow() as uow:
+        searched = uow.session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "report.view")
+                                       .order_by(AuditEntry.id)).all()
+    assert [detail["searched"] for detail in searched] == [False, True, True]
 
 
 async def test_pages_of_a_large_report(make_app: AppFactory, clinic: Accueil,
@@ -204,9 +237,23 @@ async def test_export_writes_the_csv_and_is_audited(make_app: AppFactory, report
 
 async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, clinic: Accueil, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
     import core.reports.export
 
     monkeypatch.setattr(core.reports.export, "PROGRESS_EVERY", 1)  # a progress call (and a check) every row
+    # The export streams 3,000 rows faster than a key press can land: it is held after ten rows until
+    # Esc has been pressed, so the test does not race it (the rows and the file are the real ones).
+    real_cells, writing, pressed = core.reports.export.iter_cells, threading.Event(), threading.Event()
+
+    def held_cells(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for number, cells in enumerate(real_cells(*args, **kwargs)):
+            if number == 10:
+                writing.set()
+                pressed.wait(10)
+            yield cells
+
+    monkeypatch.setattr(core.reports.export, "iter_cells", held_cells)
     add_report_events(clinic, extra_links=3000)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -216,7 +263,12 @@ async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, cl
         await pilot.press("e")
         await settle(pilot)
         app.screen.query_one("#export-path", Input).value = str(tmp_path / "gros.csv")
-        await pilot.press("enter", "escape")
+        await pilot.press("enter")
+        while not writing.is_set():
+            await pilot.pause(0.01)
+        assert [p.suffix for p in tmp_path.iterdir() if p.suffix in (".csv", ".part")] == [".part"]  # in progress
+        await pilot.press("escape")
+        pressed.set()
         await settle(pilot)
         assert isinstance(app.screen, ReportsScreen)
         assert "Export cancelled: no file was written." in notes(app)

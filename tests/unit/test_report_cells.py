@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.reports.query import _LocalTime
+from core.reports.cells import _LocalTime
 from tui.widgets.daily_chart import chart_lines, columns_for
 
 

@@ -65,6 +65,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_patient", "patient_id", "created_at"),
         Index("ix_messages_sender", "sender_user_id", "created_at"),
+        Index("ix_messages_kind", "id", "kind"),  # a message's kind from the index alone (reports, 0016)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -168,7 +168,8 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_kind_at", "kind", "at", "id"),
+        # (kind, at, id): keyset pages; message_id: the confirmed report's message kind without a row read (0016).
+        Index("ix_events_kind_at", "kind", "at", "id", "message_id"),
         Index("ix_events_message", "message_id", "kind"),
         # Reports (0008): a filter by sender, provider or patient within a kind and a date range.
         Index("ix_events_kind_user", "kind", "user_id", "at"),
