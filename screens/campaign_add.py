@@ -291,6 +291,20 @@ class AddPatientsScreen(ModalScreen[str | None]):
             table.add_row(fit(display_name(row.last_name, row.first_name, row.preferred_name), 40), row.chart_id,
                           row.date_of_birth.isoformat() if row.date_of_birth else "", key=str(row.id))
 
+    @on(DataTable.RowSelected, "#one-results")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        # Enter on a result: the table takes the key for its own selection, so the row is added here.
+        event.stop()
+        accueil = self.accueil_app.accueil
+        if accueil is not None and event.row_key.value:
+            self._assign(accueil, "one", int(event.row_key.value))
+
+    @on(Input.Submitted, "#one-search")
+    def _search_submitted(self) -> None:
+        results = self.query_one("#one-results", DataTable)
+        if results.row_count:
+            results.focus()  # then Enter adds the highlighted patient
+
     def action_add_one(self) -> None:
         table = cast("DataTable[str]", self.query_one("#one-results", DataTable))
         accueil = self.accueil_app.accueil

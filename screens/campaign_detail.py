@@ -136,7 +136,25 @@ class CampaignDetailScreen(ModalScreen[int | None]):
 
     @on(Select.Changed, "#campaign-kind")
     def _kind_select(self, event: Select.Changed) -> None:
-        self._kind_changed(str(event.value))
+        kind = str(event.value)
+        if self.campaign_id is None:
+            self._swap_default_text(kind)
+        self._kind_changed(kind)
+
+    def _swap_default_text(self, kind: str) -> None:
+        """A new campaign turned into an app message drops the untouched invitation text (its link has no
+        place there); turned back into an invitation with nothing typed, it gets that text again."""
+        from core.campaigns.templates import DEFAULT_INVITATION
+
+        subject = self.query_one("#campaign-subject", Input)
+        body = self.query_one("#campaign-body", TextArea)
+        untouched = any((subject.value, body.text) == (template.subject, template.body)
+                        for template in DEFAULT_INVITATION.values())
+        if kind == "app" and untouched:
+            subject.value, body.text = "", ""
+        elif kind == "invitation" and not subject.value.strip() and not body.text.strip():
+            template = DEFAULT_INVITATION.get(self.template_language, DEFAULT_INVITATION["en"])
+            subject.value, body.text = template.subject, template.body
 
     def _kind_changed(self, kind: str) -> None:
         invitation = kind == "invitation"

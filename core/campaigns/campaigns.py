@@ -188,11 +188,12 @@ def locked_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def update_campaign(uow: UnitOfWork, campaign_id: int, draft: CampaignDraft) -> None:
     require_permission(uow)
-    clean = _validate(draft)
     session = uow.session
     campaign = locked_campaign(session, campaign_id)
-    if campaign.status != "draft" and clean.kind != campaign.kind:
+    # The type first: a message written for the other type would otherwise hide the real reason.
+    if campaign.status != "draft" and draft.kind != campaign.kind:
         raise InvalidInput(_("The type of a campaign that has started cannot change: create a new campaign."))
+    clean = _validate(draft)
     _apply(campaign, clean)
     audit.record(session, actor=uow.actor, action="campaign.edit", detail={"campaign_id": campaign.id})
     uow.commit()

@@ -34,7 +34,8 @@ async def test_list_shows_counts(campaign_app) -> None:
         await pilot.press("f4")
         await settle(pilot)
         assert isinstance(app.screen, CampaignsScreen)
-        print(screen_text(pilot))
+        text = screen_text(pilot)
+        assert "2 campaigns" in text and "Assig. Sent" in text  # each count: test_campaign_review
 
 
 async def test_create_an_app_campaign_then_add_by_conditions_start_and_remove(campaign_app, campaign_clinic) -> None:
