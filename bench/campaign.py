@@ -42,15 +42,20 @@ COUNT_SET = (Condition("language", "is", "fr"), Condition("marketing_consent", "
 
 
 def _assign_set(app: Accueil, today: date) -> tuple[Condition, ...]:
-    """French speakers with email consent born in one year: the largest such set of at most 5,000."""
+    """French speakers with email consent in an age band: the band matching the most patients
+    without passing 5,000 (an addition past the limit is refused whole), as close to 5,000 as the
+    data allows."""
     best: tuple[int, tuple[Condition, ...]] = (0, ())
     with app.uow() as uow:
-        for age in range(20, 90):
-            conditions = (Condition("language", "is", "fr"), Condition("email_consent", "is", "yes"),
-                          Condition("age", "eq", str(age)))
-            count = count_matching(uow.session, conditions, today=today)
-            if best[0] < count <= cs.MAX_RECIPIENTS:
-                best = (count, conditions)
+        for low in range(20, 90):
+            for high in range(low, 90):
+                conditions = (Condition("language", "is", "fr"), Condition("email_consent", "is", "yes"),
+                              Condition("age", "ge", str(low)), Condition("age", "le", str(high)))
+                count = count_matching(uow.session, conditions, today=today)
+                if count > cs.MAX_RECIPIENTS:
+                    break
+                if count > best[0]:
+                    best = (count, conditions)
     if not best[1]:
         raise SystemExit("no condition set of at most 5,000 patients: use more patients")
     return best[1]
