@@ -1,0 +1,95 @@
+"""RP-1 on both backends, the cases the seed's definitions turn on that the first count test does
+not build: a secure message carrying text *and* an eForm, a reminder carrying an eForm, a message
+opened on two days, and campaign invitations (a link without a message) next to an app campaign
+(no email, no link)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from core.campaigns import campaigns as cs
+from core.campaigns.conditions import Condition
+from core.campaigns.recipients import assign_by_conditions
+from core.campaigns.start import start_campaign
+from core.db.models import FormRequest
+from core.db.models.base import utcnow
+from core.messaging.patient_actions import record_form_completed, record_viewed
+from core.reports import definitions as names
+from core.reports.query import ReportQuery, count, daily_counts
+from tests.integration.campaign_fixtures import (
+    NOW,
+    TODAY,
+    add_staff_and_patients,
+    app_draft,
+    invitation_draft,
+)
+from tests.integration.test_notifications import _answers
+from tests.integration.test_reports import _all, _query, _send, _today, clinic  # noqa: F401 - fixture
+
+ZONE = "America/Toronto"
+
+
+def _totals(app, **changes) -> dict[str, int]:
+    with app.uow() as uow:
+        return {spec.name: count(uow.session, _query(app, spec.name, **changes)) for spec in names.REPORTS}
+
+
+def test_forms_decide_the_sent_report_and_views_count_once(clinic) -> None:  # noqa: F811
+    app, patients, users, _providers = clinic
+    with_text = _send(app, patients["1001"], users["tremblay"], forms=("email_consent",), secure="Résultats")
+    reminder = _send(app, patients["1002"], users["moa"], kind="reminder", forms=("health_questionnaire",),
+                     secure=None)
+    first = utcnow()
+    for day in (0, 2):  # opened today, and again two days later
+        with app.uow(write=True) as uow:
+            record_viewed(uow, [with_text, reminder], settings=app.settings, cipher=app.cipher,
+                          now=first + timedelta(days=day))
+    with app.uow() as uow:
+        request_id = uow.session.scalar(select(FormRequest.id).where(FormRequest.message_id == reminder))
+    with app.uow(write=True) as uow:
+        record_form_completed(uow, request_id, _answers(app, request_id), language="fr", settings=app.settings,
+                              cipher=app.cipher, channel="kiosk")
+    wide = {"date_to": _today(app) + timedelta(days=5)}
+    assert _totals(app, **wide) == {
+        names.MESSAGES_SENT: 0,  # the secure message carries an eForm: it is a form sent, not a message sent
+        names.FORMS_SENT: 2,  # its form, and the reminder's
+        names.LINKS_CREATED: 2,  # each email once: the message and the reminder
+        names.MESSAGES_CONFIRMED: 1,  # opened on two days, one row; the reminder is no secure message
+        names.FORMS_COMPLETED: 1,
+        names.CAMPAIGN_RECIPIENTS: 0,
+    }
+    [confirmed] = _all(app, _query(app, names.MESSAGES_CONFIRMED, **wide))
+    local = first.astimezone(ZoneInfo(app.settings.timezone))
+    assert confirmed[1] == str(with_text) and confirmed[0] == local.strftime("%Y-%m-%d %H:%M")  # the first opening
+    kinds = sorted((r[1], r[4]) for r in _all(app, _query(app, names.LINKS_CREATED, **wide)))
+    assert kinds == sorted([(str(with_text), "secure message"), (str(reminder), "reminder")])
+    [completed] = _all(app, _query(app, names.FORMS_COMPLETED, **wide))
+    assert (completed[1], completed[5]) == (str(reminder), "tablet/kiosk")
+
+
+def test_campaign_invitations_are_links_and_app_campaigns_are_not(app) -> None:
+    ids = add_staff_and_patients(app)
+    with app.uow(write=True) as uow:
+        invitation = cs.create_campaign(uow, invitation_draft())
+        broadcast = cs.create_campaign(uow, app_draft())
+    with app.uow(write=True) as uow:
+        assign_by_conditions(uow, invitation, [Condition("connected_system", "is_not", "patient_app")], today=TODAY)
+        assign_by_conditions(uow, broadcast, [Condition("connected_system", "is", "patient_app")], today=TODAY)
+    for campaign_id in (invitation, broadcast):
+        with app.uow(write=True) as uow:
+            start_campaign(uow, campaign_id, settings=app.settings, cipher=app.cipher, now=NOW)
+    query = ReportQuery(names.LINKS_CREATED, TODAY, TODAY, timezone=ZONE, sort="chart", descending=False)
+    rows = _all(app, query)
+    # Four patients invited: two emailed (each a link), two skipped (no consent, no email): no link.
+    assert [(r[1], r[2], r[4]) for r in rows] == [("", "1002", "invitation"), ("", "1005", "invitation")]
+    with app.uow() as uow:
+        assert count(uow.session, query) == 2 and sum(d.count for d in daily_counts(uow.session, query)) == 2
+    added = _today(app)  # recipients are dated when added (now), not when the campaign was sent
+    recipients = ReportQuery(names.CAMPAIGN_RECIPIENTS, added - timedelta(days=1), added + timedelta(days=1),
+                             timezone=app.settings.timezone, sort="chart", descending=False)
+    assert [(r[2], r[4]) for r in _all(app, recipients)] == [  # four invited, one in the app campaign
+        ("1001", "sent"), ("1002", "sent"), ("1003", "skipped"), ("1004", "skipped"), ("1005", "sent")]
+    assert set(ids) >= {"1001", "1005"}
