@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input, ProgressBar, Select
 
 from core import events
 from core.bootstrap import Accueil
@@ -231,8 +231,12 @@ async def test_export_writes_the_csv_and_is_audited(make_app: AppFactory, report
     with target.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["Date", "Msg", "Chart", "Patient", "Sender", "Provider"] and len(rows) == 17
-    with report_clinic.uow() as uow:
-        assert uow.session.scalar(select(func.count()).where(AuditEntry.action == "report.export")) == 1
+    with report_clinic.uow() as uow:  # who, which report, which days, how many rows; no patient
+        [(actor, detail, patient_id)] = uow.session.execute(select(
+            AuditEntry.actor, AuditEntry.detail, AuditEntry.patient_id).where(AuditEntry.action == "report.export"))
+    assert actor == report_clinic.actor and patient_id is None
+    assert detail == {"report": "messages-sent", "from": "2025-02-09", "to": "2025-03-10", "rows": 16,
+                      "sender_id": None, "provider_id": None, "searched": False}
 
 
 async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, clinic: Accueil, tmp_path: Path,
@@ -267,6 +271,8 @@ async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, cl
         while not writing.is_set():
             await pilot.pause(0.01)
         assert [p.suffix for p in tmp_path.iterdir() if p.suffix in (".csv", ".part")] == [".part"]  # in progress
+        bar = app.screen.query_one("#export-progress", ProgressBar)
+        assert bar.display and (bar.progress, bar.total) == (10, 3024)  # ten rows written of 24 + 3,000
         await pilot.press("escape")
         pressed.set()
         await settle(pilot)
