@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from core.campaigns import campaigns as cs
 from core.campaigns.conditions import Condition
 from core.campaigns.recipients import assign_by_conditions
 from core.campaigns.start import start_campaign
-from core.db.models import FormRequest
+from core.db.models import FormRequest, Provider, User
 from core.db.models.base import utcnow
 from core.messaging.patient_actions import record_form_completed, record_viewed
 from core.reports import definitions as names
@@ -116,3 +117,25 @@ def test_every_sort_pages_one_row_at_a_time_like_the_whole(dated) -> None:  # no
             shown = [row[index] for row in whole]
             if column != "patient":  # the patient sorts by folded name (accents ignored): checked apart
                 assert shown == sorted(shown, reverse=descending), (column, descending)
+
+
+@pytest.mark.xfail(strict=True, reason="core/campaigns/start.py records an invitation's link.created event "
+                   "without user_id and provider_id (owned by the campaigns work): the sender and provider filters "
+                   "miss invitations and their cells are empty")
+def test_invitation_links_name_the_campaign_sender_and_the_patient_provider(app) -> None:
+    add_staff_and_patients(app)
+    with app.uow(write=True) as uow:
+        invitation = cs.create_campaign(uow, invitation_draft())
+    with app.uow(write=True) as uow:
+        assign_by_conditions(uow, invitation, [Condition("connected_system", "is_not", "patient_app")], today=TODAY)
+    with app.uow(write=True) as uow:
+        start_campaign(uow, invitation, settings=app.settings, cipher=app.cipher, now=NOW)
+    with app.uow() as uow:
+        sender = uow.session.scalar(select(User.id).where(User.username == "campagnes"))
+        provider = uow.session.scalar(select(Provider.id))
+    query = ReportQuery(names.LINKS_CREATED, TODAY, TODAY, timezone=ZONE)
+    from dataclasses import replace
+
+    assert len(_all(app, replace(query, sender_id=sender))) == 2
+    assert len(_all(app, replace(query, provider_id=provider))) == 2
+    assert {(r[5], r[6]) for r in _all(app, query)} == {("Chantal Campagne", "Dre Anne Tremblay")}
