@@ -117,9 +117,15 @@ async def test_report_filters_search_and_sort(make_app: AppFactory, report_clini
         with report_clinic.uow() as uow:
             lise = uow.session.scalar(select(User.id).where(User.username == "lise"))
             okafor = uow.session.scalar(select(Provider.id).where(Provider.emr_id == "PR101"))
+            tremblay = uow.session.scalar(select(Provider.id).where(Provider.emr_id == "PR100"))
         screen.query_one("#report-sender", Select).value = lise
         await settle(pilot)
         assert {row[5][:4] for row in table_rows(app)} == {"Lise"}
+        lises = table_rows(app)
+        assert "Rows 1–8 of 8" in screen_text(pilot) and len(lises) == 8  # her four messages with forms
+        screen.query_one("#report-provider", Select).value = tremblay
+        await settle(pilot)
+        assert table_rows(app) == lises  # every patient is Dr Tremblay's
         screen.query_one("#report-provider", Select).value = okafor
         await settle(pilot)
         assert "No rows for these days and filters." in screen_text(pilot)  # every patient is Dr Tremblay's
