@@ -139,3 +139,26 @@ def test_invitation_links_name_the_campaign_sender_and_the_patient_provider(app)
     assert len(_all(app, replace(query, sender_id=sender))) == 2
     assert len(_all(app, replace(query, provider_id=provider))) == 2
     assert {(r[5], r[6]) for r in _all(app, query)} == {("Chantal Campagne", "Dre Anne Tremblay")}
+
+
+def test_every_report_exported_holds_no_secure_content(clinic, tmp_path) -> None:  # noqa: F811
+    from core.reports.export import export_csv
+
+    app, patients, users, _providers = clinic
+    plain = _send(app, patients["1001"], users["tremblay"], secure="Secret XYZ-42")
+    with_form = _send(app, patients["1001"], users["tremblay"], forms=("email_consent",), secure="Autre XYZ-42")
+    with app.uow(write=True) as uow:
+        record_viewed(uow, [plain, with_form], settings=app.settings, cipher=app.cipher)
+    with app.uow() as uow:
+        request_id = uow.session.scalar(select(FormRequest.id).where(FormRequest.message_id == with_form))
+    with app.uow(write=True) as uow:
+        record_form_completed(uow, request_id, _answers(app, request_id), language="fr", settings=app.settings,
+                              cipher=app.cipher)
+    for spec in names.REPORTS:
+        target = tmp_path / f"{spec.name}.csv"
+        export_csv(app, _query(app, spec.name), target)
+        text = target.read_text(encoding="utf-8-sig")
+        for secret in ("XYZ-42", "Bonjour", "weblink", "example.com", "1980"):  # content, greeting, body, email, birth
+            assert secret not in text, (spec.name, secret)
+        if spec.name != names.CAMPAIGN_RECIPIENTS:
+            assert "1001" in text and "CÔTÉ, Zoé" in text  # the chart ID and the name are what it carries
