@@ -202,6 +202,14 @@ async def test_date_presets_and_custom_days(make_app: AppFactory, report_clinic:
         await settle(pilot)
         assert screen.query_one("#report-from", Input).value == "2025-03-10"
         assert "No rows for these days and filters." in screen_text(pilot)
+        for preset, first, rows in (("last7", "2025-03-04", "Rows 1–1 of 1"), ("month", "2025-03-01", "Rows 1–3 of 3"),
+                                    ("last30", "2025-02-09", "Rows 1–16 of 16")):
+            screen.query_one("#report-range", Select).value = preset
+            await settle(pilot)
+            assert screen.query_one("#report-from", Input).value == first, preset
+            assert screen.query_one("#report-to", Input).value == "2025-03-10" and rows in screen_text(pilot), preset
+        screen.query_one("#report-range", Select).value = "today"
+        await settle(pilot)
         screen.query_one("#report-from", Input).value = "2025-02-09"
         screen.query_one("#report-to", Input).value = "2025-02-09"
         screen.query_one("#report-from", Input).focus()
