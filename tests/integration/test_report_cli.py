@@ -32,6 +32,11 @@ def test_report_to_stdout_and_to_a_file(clinic, capsys, monkeypatch, tmp_path: P
     assert len(read_back(target)) == 6 and f"written to {target}" in err
     with app.uow() as uow:
         assert uow.session.scalar(select(func.count()).where(AuditEntry.action == "report.export")) == 2
+        actor, detail = uow.session.execute(select(AuditEntry.actor, AuditEntry.detail)
+                                            .where(AuditEntry.action == "report.export")
+                                            .order_by(AuditEntry.id.desc()).limit(1)).one()
+    assert actor and detail == {"report": "links-created", "from": "2025-04-15", "to": "2025-04-15", "rows": 5,
+                                "sender_id": user_id, "provider_id": None, "searched": False}
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -39,6 +44,7 @@ def test_report_to_stdout_and_to_a_file(clinic, capsys, monkeypatch, tmp_path: P
     ([*ARGS, "--sender", "nobody"], "No user named 'nobody'"),
     ([*ARGS, "--provider", "PR404"], "No provider with EMR ID PR404"),
     (["report", "links-created", "--from", "2025-04-16", "--to", "2025-04-15"], "start date is after"),
+    (["report", "links-created", "--from", "1900-01-01", "--to", "2025-04-15"], "longer than ten years"),
 ])
 def test_report_errors_are_one_line(clinic, capsys, monkeypatch, extra, message) -> None:  # noqa: F811
     app, _patients, _user_id = clinic
@@ -46,3 +52,14 @@ def test_report_errors_are_one_line(clinic, capsys, monkeypatch, extra, message)
     code, out, err = run(extra, capsys)
     assert code == 2 and out == ""
     assert err.startswith("accueil: ") and message in err and err.count("\n") == 1
+
+
+def test_a_date_not_written_yyyy_mm_dd_is_refused(clinic, capsys, monkeypatch) -> None:  # noqa: F811
+    app, _patients, _user_id = clinic
+    use(app.settings, monkeypatch)
+    with pytest.raises(SystemExit) as exited:
+        run(["report", "links-created", "--from", "15/04/2025"], capsys)
+    _out, err = capsys.readouterr()
+    assert exited.value.code == 2 and "--from" in err and "15/04/2025" in err
+    with app.uow() as uow:  # refused before anything was read
+        assert uow.session.scalar(select(func.count()).where(AuditEntry.action == "report.export")) == 0

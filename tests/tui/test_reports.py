@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input, ProgressBar, Select
 
 from core import events
 from core.bootstrap import Accueil
@@ -117,9 +117,15 @@ async def test_report_filters_search_and_sort(make_app: AppFactory, report_clini
         with report_clinic.uow() as uow:
             lise = uow.session.scalar(select(User.id).where(User.username == "lise"))
             okafor = uow.session.scalar(select(Provider.id).where(Provider.emr_id == "PR101"))
+            tremblay = uow.session.scalar(select(Provider.id).where(Provider.emr_id == "PR100"))
         screen.query_one("#report-sender", Select).value = lise
         await settle(pilot)
         assert {row[5][:4] for row in table_rows(app)} == {"Lise"}
+        lises = table_rows(app)
+        assert "Rows 1–8 of 8" in screen_text(pilot) and len(lises) == 8  # her four messages with forms
+        screen.query_one("#report-provider", Select).value = tremblay
+        await settle(pilot)
+        assert table_rows(app) == lises  # every patient is Dr Tremblay's
         screen.query_one("#report-provider", Select).value = okafor
         await settle(pilot)
         assert "No rows for these days and filters." in screen_text(pilot)  # every patient is Dr Tremblay's
@@ -196,6 +202,14 @@ async def test_date_presets_and_custom_days(make_app: AppFactory, report_clinic:
         await settle(pilot)
         assert screen.query_one("#report-from", Input).value == "2025-03-10"
         assert "No rows for these days and filters." in screen_text(pilot)
+        for preset, first, rows in (("last7", "2025-03-04", "Rows 1–1 of 1"), ("month", "2025-03-01", "Rows 1–3 of 3"),
+                                    ("last30", "2025-02-09", "Rows 1–16 of 16")):
+            screen.query_one("#report-range", Select).value = preset
+            await settle(pilot)
+            assert screen.query_one("#report-from", Input).value == first, preset
+            assert screen.query_one("#report-to", Input).value == "2025-03-10" and rows in screen_text(pilot), preset
+        screen.query_one("#report-range", Select).value = "today"
+        await settle(pilot)
         screen.query_one("#report-from", Input).value = "2025-02-09"
         screen.query_one("#report-to", Input).value = "2025-02-09"
         screen.query_one("#report-from", Input).focus()
@@ -231,8 +245,12 @@ async def test_export_writes_the_csv_and_is_audited(make_app: AppFactory, report
     with target.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["Date", "Msg", "Chart", "Patient", "Sender", "Provider"] and len(rows) == 17
-    with report_clinic.uow() as uow:
-        assert uow.session.scalar(select(func.count()).where(AuditEntry.action == "report.export")) == 1
+    with report_clinic.uow() as uow:  # who, which report, which days, how many rows; no patient
+        [(actor, detail, patient_id)] = uow.session.execute(select(
+            AuditEntry.actor, AuditEntry.detail, AuditEntry.patient_id).where(AuditEntry.action == "report.export"))
+    assert actor == report_clinic.actor and patient_id is None
+    assert detail == {"report": "messages-sent", "from": "2025-02-09", "to": "2025-03-10", "rows": 16,
+                      "sender_id": None, "provider_id": None, "searched": False}
 
 
 async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, clinic: Accueil, tmp_path: Path,
@@ -267,6 +285,8 @@ async def test_esc_cancels_an_export_and_leaves_no_file(make_app: AppFactory, cl
         while not writing.is_set():
             await pilot.pause(0.01)
         assert [p.suffix for p in tmp_path.iterdir() if p.suffix in (".csv", ".part")] == [".part"]  # in progress
+        bar = app.screen.query_one("#export-progress", ProgressBar)
+        assert bar.display and (bar.progress, bar.total) == (10, 3024)  # ten rows written of 24 + 3,000
         await pilot.press("escape")
         pressed.set()
         await settle(pilot)

@@ -3,7 +3,8 @@
 Bars are drawn with the eight block heights (▁ … █) stacked over the widget's height, all in
 the one theme colour: what carries the figure is the bar's height, never a colour gradient, so
 the chart reads the same in 16 colours, in a low-colour theme and in a screen reader's text
-dump. When there are more days than columns, neighbouring days are summed into one column; when
+dump. The colour is the theme's accent, not its primary: the low-colour theme's primary is
+ANSI blue, which on a black background is barely visible (1.3:1); its accent is ANSI yellow. When there are more days than columns, neighbouring days are summed into one column; when
 there are fewer, each day gets several columns with a one-column gap.
 """
 
@@ -54,7 +55,7 @@ def chart_lines(counts: Sequence[int], width: int, height: int) -> list[str]:
 
 class DailyChart(Widget):
     DEFAULT_CSS = """
-    DailyChart { height: 3; color: $primary; }
+    DailyChart { height: 3; color: $accent; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own name
