@@ -68,6 +68,28 @@ class SenderSettings:
 
 
 @dataclass(frozen=True)
+class RetrySettings:
+    """How the worker retries a temporary failure (4xx, connection trouble), RFC 5321 §4.5.4.1 in
+    spirit: the n-th failed attempt waits min(base × factor^(n-1), cap) seconds; after
+    ``max_attempts`` the message is failed and shown to staff."""
+
+    base_seconds: float = field(default=60.0, metadata=doc("Wait after the first temporary failure, in seconds."))
+    factor: float = field(default=2.0, metadata=doc("Each further failure multiplies the wait by this."))
+    cap_seconds: float = field(default=3600.0, metadata=doc("The longest wait between two attempts, in seconds."))
+    max_attempts: int = field(default=100, metadata=doc("Attempts before the message is marked failed."))
+
+    def __post_init__(self) -> None:
+        if not self.base_seconds > 0:
+            raise SettingsError(f"setting 'retry.base_seconds' must be more than 0, not {self.base_seconds!r}")
+        if not self.factor >= 1:
+            raise SettingsError(f"setting 'retry.factor' must be 1 or more, not {self.factor!r}")
+        if not self.cap_seconds >= self.base_seconds:
+            raise SettingsError("setting 'retry.cap_seconds' must be at least 'retry.base_seconds'")
+        if not self.max_attempts >= 1:
+            raise SettingsError(f"setting 'retry.max_attempts' must be 1 or more, not {self.max_attempts!r}")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting Accueil reads. Each field's ``doc`` metadata is its documentation."""
 
@@ -101,6 +123,7 @@ class Settings:
         default="mailbox", metadata=doc("mailbox: .eml files in the data folder (the default); smtp: a real server.")
     )
     smtp: SmtpSettings = field(default_factory=SmtpSettings, metadata=doc("SMTP relay settings."))
+    retry: RetrySettings = field(default_factory=RetrySettings, metadata=doc("Retries of temporary failures."))
     noreply_address: str = field(
         default="no-reply@accueil.example",
         metadata=doc("The default From address (takes no replies); the site's friendly name is shown with it."),

@@ -46,6 +46,7 @@ from core.outbox.transports import (
     SmtpTransport,
     TemporaryFailure,
 )
+from core.settings import Settings
 
 log = logging.getLogger("accueil.outbox")
 
@@ -270,10 +271,17 @@ def transport_for(app: Accueil) -> EmailTransport:
 
 
 def worker_for(app: Accueil, *, worker_id: str | None = None, batch: int = 50,
-               stale_after: timedelta = DEFAULT_STALE_AFTER, policy: RetryPolicy = DEFAULT_POLICY) -> Worker:
-    """A worker with the configured transport (the local mailbox unless ``mail_transport = "smtp"``)."""
+               stale_after: timedelta = DEFAULT_STALE_AFTER, policy: RetryPolicy | None = None) -> Worker:
+    """A worker with the configured transport (the local mailbox unless ``mail_transport = "smtp"``)
+    and the configured back-off (``[retry]``) unless ``policy`` is given."""
     return Worker(app, transport_for(app), worker_id=worker_id or default_worker_id(), batch=batch,
-                  stale_after=stale_after, policy=policy)
+                  stale_after=stale_after, policy=policy or configured_policy(app.settings))
+
+
+def configured_policy(settings: Settings) -> RetryPolicy:
+    retry = settings.retry
+    return RetryPolicy(base_seconds=retry.base_seconds, factor=retry.factor, cap_seconds=retry.cap_seconds,
+                       max_attempts=retry.max_attempts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

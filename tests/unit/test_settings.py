@@ -79,3 +79,23 @@ def test_keymap_table(tmp_path: Path) -> None:
     path.write_text('keymap = "f5"\n')
     with pytest.raises(SettingsError, match="keymap"):
         load_settings(env={"ACCUEIL_CONFIG": str(path)})
+
+
+def test_the_retry_back_off_comes_from_the_settings(tmp_path) -> None:
+    from datetime import timedelta
+
+    from core.outbox.worker import configured_policy
+
+    path = tmp_path / "accueil.toml"
+    path.write_text("[retry]\nbase_seconds = 30\nfactor = 3\ncap_seconds = 600\nmax_attempts = 12\n", encoding="utf-8")
+    policy = configured_policy(load_settings(env={"ACCUEIL_CONFIG": str(path), "ACCUEIL_RETRY__FACTOR": "4"}))
+    assert (policy.base_seconds, policy.factor, policy.cap_seconds, policy.max_attempts) == (30, 4, 600, 12)
+    assert [policy.delay(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (30, 120, 480, 600)]
+
+
+@pytest.mark.parametrize("line", ["base_seconds = 0", "factor = 0.5", "cap_seconds = 10", "max_attempts = 0"])
+def test_a_nonsensical_back_off_is_refused_by_name(tmp_path, line: str) -> None:
+    path = tmp_path / "accueil.toml"
+    path.write_text(f"[retry]\n{line}\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"retry\." + line.split()[0]):
+        load_settings(env={"ACCUEIL_CONFIG": str(path)})
