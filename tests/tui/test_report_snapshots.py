@@ -27,10 +27,19 @@ async def _open_links_report(pilot: Pilot[int]) -> None:
     await settle(pilot)
     await pilot.press("f5")
     await settle(pilot)
-    from textual.widgets import Select
+    from textual.widgets import Select, Static
 
     pilot.app.screen.query_one("#report-name", Select).value = "links-created"
     await settle(pilot)
+    # The chart is read only after the rows are painted (a refresh later): on a busy machine that can
+    # come after settle() has seen no worker running, so wait for the caption it writes.
+    caption = pilot.app.screen.query_one("#report-caption", Static)
+    for _round in range(200):
+        if str(caption.content):
+            break
+        await pilot.pause(0.02)
+        await settle(pilot)
+    assert str(caption.content), "the daily chart never arrived"
 
 
 async def _export_dialog(pilot: Pilot[int]) -> None:
