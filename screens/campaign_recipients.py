@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 PAGE_SIZE = 50
 LOAD_GROUP = "recipients-load"
 ACTION_GROUP = "recipients-action"
-RECIPIENT_STATUS = {"assigned": N_("Waiting"), "skipped": N_("Skipped"), "failed": N_("Failed"),
+RECIPIENT_STATUS = {"assigned": N_("Not sent yet"), "skipped": N_("Skipped"), "failed": N_("Failed"),
                     "removed": N_("Removed")}
 SENT_BY_KIND = {"invitation": N_("Email sent"), "app": N_("Push sent")}
 SKIP_REASONS = {"no_email": N_("no email"), "no_email_consent": N_("no email consent"),

@@ -60,7 +60,7 @@ def test_licence_refusals_naming_the_licence_are_translated(french: None) -> Non
     full = NotAllowedToSend("The licence of Dre Zoé Côté already enables 3 support staff, the most one licence "
                             "allows: use another licence or free a place first.")
     assert core_text(full) == ("La licence de Dre Zoé Côté active déjà 3 membres du personnel de soutien, le maximum "
-                               "pour une licence : utilisez une autre licence ou libérez d'abord une place.")
+                               "permis par licence : utilisez une autre licence ou libérez d'abord une place.")
     idle = NotAllowedToSend("The licence of Dr Owen Lee, which enables this support staff member, belongs to a "
                             "disabled account: enable that account or use another licence.")
     assert core_text(idle).startswith("La licence de Dr Owen Lee, qui active ce membre")

@@ -31,6 +31,22 @@ def test_every_translatable_string_has_a_french_translation() -> None:
     assert missing == {}
 
 
+def test_no_two_catalogues_translate_one_string_differently() -> None:
+    """Each area keeps its own French catalogue; one English string must read the same in all."""
+    from core.i18n import LOCALE_DIR
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in sorted(LOCALE_DIR.glob("fr*.po")):
+        for msgid, msgstr in parse_po(path.read_text(encoding="utf-8")).items():
+            if not msgid:
+                continue
+            if msgid in seen and seen[msgid][1] != msgstr:
+                clashes.append((msgid[:60], seen[msgid][0], path.name))
+            seen.setdefault(msgid, (path.name, msgstr))
+    assert clashes == []
+
+
 def test_po_parser_reads_multiline_and_escapes() -> None:
     entries = parse_po('msgid ""\nmsgstr "Header: x\\n"\n\n# comment\nmsgid "Hello"\nmsgstr "Bonjour"\n'
                        'msgid "Two "\n"lines"\nmsgstr "Deux "\n"lignes \\"ok\\""\n')
