@@ -197,3 +197,9 @@ def sign_in_as(clinic: Accueil, username: str) -> None:
         uow.session.execute(update(User).where(User.os_user == getpass.getuser()).values(os_user=None))
         uow.session.execute(update(User).where(User.username == username).values(os_user=getpass.getuser()))
         uow.commit()
+
+
+def low_colour(app: AccueilApp) -> AccueilApp:
+    """The app in the low-colour theme (what a 16-colour terminal gets), for snapshots."""
+    app.theme = "accueil-low-colour"
+    return app

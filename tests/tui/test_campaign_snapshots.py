@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 
 from core.i18n import set_language
 from tests.tui import campaign_clinic as fixtures
-from tests.tui.conftest import settle
+from tests.tui.conftest import low_colour, settle
 
 campaign_clinic = fixtures.campaign_clinic
 campaign_app = fixtures.campaign_app
@@ -78,3 +78,13 @@ def test_condition_builder(snap_compare: Callable[..., bool], campaign_app) -> N
 def test_condition_builder_in_french(snap_compare: Callable[..., bool], campaign_app) -> None:
     set_language("fr")
     assert snap_compare(campaign_app(), terminal_size=SIZE, run_before=_conditions)
+
+
+def test_campaign_list_low_colour_in_french(snap_compare: Callable[..., bool], campaign_app) -> None:
+    set_language("fr")
+    assert snap_compare(low_colour(campaign_app()), terminal_size=SIZE, run_before=_campaigns)
+
+
+def test_condition_builder_low_colour_in_french(snap_compare: Callable[..., bool], campaign_app) -> None:
+    set_language("fr")
+    assert snap_compare(low_colour(campaign_app()), terminal_size=SIZE, run_before=_conditions)

@@ -15,7 +15,7 @@ from core.emr.settings import read_settings
 from core.i18n import set_language
 from screens.emr_settings import EmrSettingsScreen
 from screens.import_queue import ImportQueueScreen
-from tests.tui.conftest import screen_text, settle
+from tests.tui.conftest import low_colour, screen_text, settle
 from tests.tui.test_import_queue import open_queue
 from tui.app import AccueilApp
 
@@ -80,3 +80,8 @@ def test_emr_settings_screen(snap_compare: Callable[..., bool], make_app: AppFac
 def test_emr_settings_screen_in_french(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
     set_language("fr")
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=open_settings)
+
+
+def test_emr_settings_screen_low_colour_in_french(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
+    set_language("fr")
+    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=open_settings)

@@ -22,7 +22,7 @@ from screens.import_queue import ImportQueueScreen
 from screens.outbox import OutboxScreen
 from screens.patient_view import PatientViewScreen
 from tests import emr_files
-from tests.tui.conftest import NOW, screen_text, settle
+from tests.tui.conftest import NOW, low_colour, screen_text, settle
 from tui.app import AccueilApp
 
 AppFactory = Callable[..., AccueilApp]
@@ -172,3 +172,15 @@ def test_import_queue_screen_in_french(snap_compare: Callable[..., bool], make_a
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_import_queue_screen_low_colour_in_french(snap_compare: Callable[..., bool], make_app: AppFactory,
+                                                  imports: dict[str, int]) -> None:
+    set_language("fr")
+
+    async def before(pilot: Pilot[int]) -> None:
+        await open_queue(pilot)
+        await pilot.press("down")
+        await settle(pilot)
+
+    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=before)

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from core.bootstrap import Accueil
 from core.i18n import set_language
-from tests.tui.conftest import settle
+from tests.tui.conftest import low_colour, settle
 from tests.tui.test_reports import add_report_events
 from tui.app import AccueilApp
 
@@ -71,3 +71,9 @@ def test_report_export_dialog_in_french(snap_compare: Callable[..., bool], make_
                                         month_of_messages: None) -> None:
     set_language("fr")
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=_export_dialog)
+
+
+def test_reports_screen_low_colour_in_french(snap_compare: Callable[..., bool], make_app: AppFactory,
+                                             month_of_messages: None) -> None:
+    set_language("fr")
+    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=_open_links_report)

@@ -22,7 +22,7 @@ from tests.conftest import TEST_SITE_KEY
 from tests.dnsserver import ZoneServer
 from tests.sender_zones import clinic as clinic_zone
 from tests.sender_zones import sender_settings, zones
-from tests.tui.conftest import NOW, settle, sign_in_as
+from tests.tui.conftest import NOW, low_colour, settle, sign_in_as
 from tui.app import AccueilApp
 
 AppFactory = Callable[..., AccueilApp]
@@ -271,3 +271,9 @@ async def test_only_an_administrator_changes_staff_accounts(make_app: AppFactory
         await settle(pilot)
         assert "dre.tremblay" not in [row.username for row in screen.rows]  # the front desk is no administrator
         assert any("Only an administrator" in n.message for n in app._notifications)
+
+
+def test_site_snapshot_low_colour_in_french(snap_compare: Callable[..., bool], make_app: AppFactory,
+                                            pending_yellow: None) -> None:
+    set_language("fr")
+    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=open_site)

@@ -19,7 +19,7 @@ from core.bootstrap import Accueil
 from core.db.models import Patient
 from core.i18n import set_language
 from screens.compose import ComposeScreen
-from tests.tui.conftest import settle
+from tests.tui.conftest import low_colour, settle
 from tui.app import AccueilApp
 
 AppFactory = Callable[..., AccueilApp]
@@ -114,3 +114,12 @@ def test_fix_addresses_screen(snap_compare: Callable[..., bool], make_app: AppFa
                             .values(email_bad_at=datetime(2025, 3, 7, 14, 5, tzinfo=UTC)))
         uow.commit()
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=_fix_addresses)
+
+
+@pytest.mark.parametrize("screen", ["templates", "template_form", "compose"])
+def test_messages_low_colour_in_french(snap_compare: Callable[..., bool], make_app: AppFactory, clinic: Accueil,
+                                       screen: str) -> None:
+    set_language("fr")
+    before = {"templates": _templates, "template_form": _template_form,
+              "compose": _compose_run(_patrick(clinic), preview=False)}[screen]
+    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=before)
