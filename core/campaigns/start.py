@@ -1,9 +1,10 @@
 """Start (CA-6, CA-8): send to every assigned patient not yet sent, behind the consent gates.
 
 One transaction: the campaign row is locked (PostgreSQL), then the recipients still
-``assigned`` are taken with ``UPDATE … SET state = 'sending' WHERE state = 'assigned'
-RETURNING`` — a second Start pressed at the same moment finds none of them (it waits for the
-first one's row locks and re-reads), so each patient is sent to once. Each outbox item's
+``assigned`` are read with ``SELECT … WHERE state = 'assigned' FOR UPDATE`` (SQLite: the
+transaction already holds the write lock) and each is written once, as sent or skipped — a
+second Start pressed at the same moment finds none of them (it waits for the first one's row
+locks and re-reads), so each patient is sent to once. Each outbox item's
 idempotency key (``campaign:<id>:recipient:<id>``) is unique as well. Starting again later
 sends only to the patients added since.
 
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from core import audit, events
@@ -107,8 +108,9 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
     # the patient's primary provider, as for a message sent without an appointment.
     starter = session.scalar(select(User.id).where(User.username == uow.actor)) or campaign.created_by
     taken = session.execute(
-        update(RECIPIENTS).where(RECIPIENTS.c.campaign_id == campaign_id, RECIPIENTS.c.state == "assigned")
-        .values(state="sending").returning(RECIPIENTS.c.id, RECIPIENTS.c.patient_id)).all()
+        select(RECIPIENTS.c.id, RECIPIENTS.c.patient_id)
+        .where(RECIPIENTS.c.campaign_id == campaign_id, RECIPIENTS.c.state == "assigned")
+        .with_for_update()).all()
     patients = _patients(session, [row.patient_id for row in taken])
     site = session.scalars(select(Site)).one()
     header, envelope = from_header(site, settings)
