@@ -14,10 +14,9 @@ from core.campaigns.recipients import assign_csv
 from core.campaigns.start import start_campaign
 from core.campaigns.templates import default_invitation
 from core.db.models import Patient, User
-from core.i18n import get_language
 from core.settings import Settings
 from tests.conftest import open_clinic
-from tests.tui.conftest import CLOCK, NOW, STAFF_USER, add_fixed_clinic
+from tests.tui.conftest import CLOCK, NOW, STAFF_USER, add_fixed_clinic, speak_test_language
 from tui.app import AccueilApp
 
 ADDED = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
@@ -73,10 +72,7 @@ def campaign_app(tui_settings: Settings, campaign_clinic: Accueil) -> Callable[[
 
     def build() -> AccueilApp:
         campaign_clinic.actor = opened_as  # as freshly opened: a previous app signed in on it
-        with campaign_clinic.uow(write=True) as uow:  # the signed-in user speaks the language the test set
-            uow.session.execute(update(User).where(User.username.in_(("chantal", STAFF_USER)))
-                                .values(language=get_language()))
-            uow.commit()
+        speak_test_language(campaign_clinic, "chantal", STAFF_USER)
         return AccueilApp(tui_settings, lambda: campaign_clinic, clock=CLOCK)
 
     return build

@@ -163,12 +163,17 @@ def make_app(tui_settings: Settings, clinic: Accueil) -> Callable[..., AccueilAp
 
     def build(opener: Callable[[], Accueil] | None = None) -> AccueilApp:
         clinic.actor = opened_as  # as freshly opened: a previous app's sign-in set it to its user
-        with clinic.uow(write=True) as uow:  # the signed-in user speaks the language the test set
-            uow.session.execute(update(User).where(User.username == STAFF_USER).values(language=get_language()))
-            uow.commit()
+        speak_test_language(clinic, STAFF_USER)
         return AccueilApp(tui_settings, opener or (lambda: clinic), clock=CLOCK)
 
     return build
+
+
+def speak_test_language(clinic: Accueil, *usernames: str) -> None:
+    """The signed-in user (whichever of ``usernames``) speaks the language the test set."""
+    with clinic.uow(write=True) as uow:
+        uow.session.execute(update(User).where(User.username.in_(usernames)).values(language=get_language()))
+        uow.commit()
 
 
 async def settle(pilot: Pilot[int]) -> None:

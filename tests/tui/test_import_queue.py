@@ -152,35 +152,24 @@ async def test_the_patient_view_shows_the_chart(make_app: AppFactory, imports: d
 
 
 # -- snapshots ---------------------------------------------------------------------------------
+async def _queue_second_row(pilot: Pilot[int]) -> None:
+    await open_queue(pilot)
+    await pilot.press("down")
+    await settle(pilot)
+
+
 def test_import_queue_screen(snap_compare: Callable[..., bool], make_app: AppFactory,
                              imports: dict[str, int]) -> None:
-    async def before(pilot: Pilot[int]) -> None:
-        await open_queue(pilot)
-        await pilot.press("down")
-        await settle(pilot)
-
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_queue_second_row)
 
 
 def test_import_queue_screen_in_french(snap_compare: Callable[..., bool], make_app: AppFactory,
                                        imports: dict[str, int]) -> None:
     set_language("fr")
-
-    async def before(pilot: Pilot[int]) -> None:
-        await open_queue(pilot)
-        await pilot.press("down")
-        await settle(pilot)
-
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_queue_second_row)
 
 
 def test_import_queue_screen_low_colour_in_french(snap_compare: Callable[..., bool], make_app: AppFactory,
                                                   imports: dict[str, int]) -> None:
     set_language("fr")
-
-    async def before(pilot: Pilot[int]) -> None:
-        await open_queue(pilot)
-        await pilot.press("down")
-        await settle(pilot)
-
-    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=before)
+    assert snap_compare(low_colour(make_app()), terminal_size=SIZE, run_before=_queue_second_row)
