@@ -92,18 +92,25 @@ class CampaignDetail:
         return self.summary.id
 
 
+def _permitted_user(session: Session, actor: str) -> int | None:
+    """The id of ``actor``'s active account (user name or mapped OS user) if it has the permission."""
+    return session.scalar(
+        select(User.id).where(or_(User.username == actor, User.os_user == actor), User.active.is_(True),
+                              User.can_campaigns.is_(True)).limit(1))
+
+
 def can_use_campaigns(session: Session, actor: str) -> bool:
     """Whether the active account of ``actor`` (user name or mapped OS user) has the permission."""
-    return bool(session.scalar(
-        select(func.count()).select_from(User)
-        .where(or_(User.username == actor, User.os_user == actor), User.active.is_(True),
-               User.can_campaigns.is_(True))))
+    return _permitted_user(session, actor) is not None
 
 
-def require_permission(uow: UnitOfWork) -> None:
-    if not can_use_campaigns(uow.session, uow.actor):
+def require_permission(uow: UnitOfWork) -> int:
+    """The acting user's id; CampaignsForbidden without the permission."""
+    user_id = _permitted_user(uow.session, uow.actor)
+    if user_id is None:
         raise CampaignsForbidden(_("Your account does not have the Campaigns permission. "
                                    "An administrator can give it with `accueil user campaigns`."))
+    return user_id
 
 
 def set_permission(uow: UnitOfWork, username: str, allowed: bool) -> None:

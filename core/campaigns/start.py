@@ -37,7 +37,7 @@ from core.campaigns.mail import InvitationMailer, InvitationPatient
 from core.campaigns.templates import render_title
 from core.crypto import SiteCipher
 from core.db.bulk import insert_rows, update_rows
-from core.db.models import Campaign, CampaignConsent, CampaignRecipient, Patient, Site, User, utcnow
+from core.db.models import Campaign, CampaignConsent, CampaignRecipient, Patient, Site, utcnow
 from core.errors import InvalidInput
 from core.i18n import _
 from core.messaging.compose import from_header
@@ -96,7 +96,7 @@ def _title_context(patient: Any, clinic: str, settings: Settings) -> RenderConte
 def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cipher: SiteCipher,
                    now: datetime | None = None) -> StartResult:
     """Send to the patients assigned and not yet sent; commits once. See the module docstring."""
-    require_permission(uow)
+    starter = require_permission(uow)  # the reports' sender of every invitation this Start sends
     now = now or utcnow()
     session = uow.session
     campaign = locked_campaign(session, campaign_id)
@@ -104,9 +104,6 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
     if campaign.kind != INVITATION and campaign.ends_on is not None and campaign.ends_on < today:
         raise InvalidInput(_("This campaign ended on {day}: it can no longer be started.").format(
             day=campaign.ends_on.isoformat()))
-    # The reports' sender and provider filters: who pressed Start (else who made the campaign), and
-    # the patient's primary provider, as for a message sent without an appointment.
-    starter = session.scalar(select(User.id).where(User.username == uow.actor)) or campaign.created_by
     taken = session.execute(
         select(RECIPIENTS.c.id, RECIPIENTS.c.patient_id)
         .where(RECIPIENTS.c.campaign_id == campaign_id, RECIPIENTS.c.state == "assigned")
@@ -135,6 +132,7 @@ def start_campaign(uow: UnitOfWork, campaign_id: int, *, settings: Settings, cip
                        "email_consent": bool(patient.email_consent), "has_email": bool(patient.email),
                        "push_enabled": bool(patient.push_enabled), "outcome": "skipped" if reason else "sent",
                        "reason": reason})
+        # provider: the patient's primary one, as for a message sent without an appointment
         common = {"patient_id": patient.id, "campaign_id": campaign_id, "channel": channel,
                   "user_id": starter, "provider_id": patient.primary_provider_id}
         if reason:
